@@ -1,0 +1,66 @@
+//! The issuance log: one record per generate request, accepted or refused, updated as its
+//! delivery progresses. Never holds a code.
+
+use serde::{Deserialize, Serialize};
+
+use super::channel::ChannelKind;
+
+/// Where a record's delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DeliveryStatus {
+    /// Refused before issuing: nothing to deliver.
+    None,
+    /// A test identifier: nothing is sent.
+    Test,
+    Queued,
+    Sent,
+    Delivered,
+    Failed,
+    Expired,
+}
+
+impl DeliveryStatus {
+    pub const fn is_final(self) -> bool {
+        !matches!(self, Self::Queued)
+    }
+}
+
+/// One try at sending, for the record's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    pub time_ms: i64,
+    pub channel: ChannelKind,
+    pub ok: bool,
+    /// The provider's answer (status code or id), short.
+    pub provider_status: Option<String>,
+    pub error: Option<String>,
+}
+
+/// One generate request and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuanceRecord {
+    pub id: uuid::Uuid,
+    pub time_ms: i64,
+    /// Upper-cased brand as sent (it may be unknown).
+    pub brand: String,
+    pub path: String,
+    pub identifier_type: String,
+    /// The normalised identifier, or what was sent (cut to 64 chars) when it did not parse.
+    pub identifier: String,
+    /// The destination key the limit counts against, when known.
+    pub destination: Option<String>,
+    pub device_id: Option<String>,
+    pub session_id: Option<String>,
+    pub client_addr: String,
+    /// The answer's application code (200 on success).
+    pub outcome: u16,
+    pub channel: Option<ChannelKind>,
+    pub delivery: DeliveryStatus,
+    pub test: bool,
+    pub attempts: Vec<DeliveryAttempt>,
+    /// Set when the code was validated (the issued → validated funnel).
+    pub validated: bool,
+}

@@ -1,0 +1,88 @@
+//! Group commit. sled's `flush_async` deadlocks under concurrent load (ARCHITECTURE.md, Store),
+//! so one task runs the blocking `Db::flush()` in a loop on a blocking thread. A writer that
+//! committed asks for the generation of the next flush to *start* and waits until it finished:
+//! that flush began after the commit, so it covers it, and every writer waiting meanwhile
+//! shares the same fsync.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::{Notify, watch};
+
+use super::StoreError;
+
+#[derive(Clone)]
+pub struct Flusher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Generation of the last flush that started.
+    started: AtomicU64,
+    /// Generation of the last flush that finished, and whether it failed.
+    finished: watch::Sender<(u64, bool)>,
+    wake: Notify,
+    stopped: AtomicBool,
+}
+
+impl Flusher {
+    /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`].
+    pub fn start(db: sled::Db) -> Self {
+        let inner = Arc::new(Inner {
+            started: AtomicU64::new(0),
+            finished: watch::channel((0, false)).0,
+            wake: Notify::new(),
+            stopped: AtomicBool::new(false),
+        });
+        let task = inner.clone();
+        tokio::spawn(async move {
+            let inner = task;
+            loop {
+                inner.wake.notified().await;
+                if inner.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let generation = inner.started.fetch_add(1, Ordering::SeqCst) + 1;
+                let db = db.clone();
+                let failed = match tokio::task::spawn_blocking(move || db.flush()).await {
+                    Ok(Ok(_)) => false,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "store flush failed");
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "store flush task failed");
+                        true
+                    }
+                };
+                inner.finished.send_replace((generation, failed));
+            }
+        });
+        Self { inner }
+    }
+
+    /// Ends the flush loop; later waits fail fast.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+        self.inner.finished.send_replace((u64::MAX, true));
+    }
+
+    /// Returns once everything committed before this call is on disk.
+    pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        let target = self.inner.started.load(Ordering::SeqCst) + 1;
+        let mut rx = self.inner.finished.subscribe();
+        self.inner.wake.notify_one();
+        loop {
+            let (done, failed) = *rx.borrow_and_update();
+            if done >= target {
+                return if failed { Err(StoreError::FlushFailed) } else { Ok(()) };
+            }
+            // The loop may have taken our wake-up before we subscribed: ask again each round.
+            self.inner.wake.notify_one();
+            if rx.changed().await.is_err() {
+                return Err(StoreError::FlushFailed);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Key layout of every sled tree. Keys are byte strings built only here; multi-part keys join
+//! their parts with a 0 byte (no part may hold one) and put numbers big-endian, so a prefix scan
+//! of a tree returns one brand's, one customer's or one time range's records in order.
+//!
+//! | tree        | key                                   | value (postcard unless noted)     |
+//! |-------------|---------------------------------------|-----------------------------------|
+//! | brands      | brand name                            | `BrandRecord` (JSON document)     |
+//! | sessions    | session id                            | `SessionRecord`                   |
+//! | usage       | brand 0 destination-key               | `UsageRecord`                     |
+//! | overrides   | brand 0 destination-key               | limit, u32 big-endian             |
+//! | outbox      | due-ms (i64 BE) · job-id (16 bytes)   | `OutboxRecord`                    |
+//! | log         | record id (UUIDv7, time-ordered)      | `LogRecord`                       |
+//! | log_by_dest | brand 0 destination-key 0 record id   | empty                             |
+//! | nonces      | brand 0 hash bytes                    | expiry ms, i64 BE                 |
+//! | meta        | name                                  | schema version, probes            |
+
+use crate::domain::{BrandName, Destination};
+
+pub fn brand(name: &BrandName) -> Vec<u8> {
+    name.as_str().as_bytes().to_vec()
+}
+
+pub fn customer(brand: &BrandName, dest: &Destination) -> Vec<u8> {
+    let dest = dest.key();
+    let mut k = Vec::with_capacity(brand.as_str().len() + 1 + dest.len());
+    k.extend_from_slice(brand.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(dest.as_bytes());
+    k
+}
+
+pub fn log_by_dest(brand: &BrandName, dest: &Destination, id: uuid::Uuid) -> Vec<u8> {
+    let mut k = customer(brand, dest);
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The prefix of every `log_by_dest` key of one customer.
+pub fn log_by_dest_prefix(brand: &BrandName, dest: &Destination) -> Vec<u8> {
+    let mut k = customer(brand, dest);
+    k.push(0);
+    k
+}
+
+pub fn outbox(due_ms: i64, id: uuid::Uuid) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&due_ms.max(0).to_be_bytes());
+    k[8..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// The due time of an outbox key, to stop a scan at "now".
+pub fn outbox_due(key: &[u8]) -> i64 {
+    key.get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(i64::from_be_bytes)
+        .unwrap_or(i64::MAX)
+}
+
+pub fn nonce(brand: &BrandName, hash: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(brand.as_str().len() + 1 + hash.len());
+    k.extend_from_slice(brand.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(hash);
+    k
+}

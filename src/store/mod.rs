@@ -1,0 +1,488 @@
+//! The embedded sled store behind a narrow interface: every read and write of persistent state
+//! goes through [`Store`]. One tree per concern (layout in `keys.rs`), versioned records
+//! (`records.rs`), and ONE transaction for issuing a code ([`Store::issue`]).
+
+mod flusher;
+pub mod keys;
+mod records;
+
+use std::path::Path;
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+pub use flusher::Flusher;
+
+use crate::domain::limits::Usage;
+use crate::domain::{
+    Brand, BrandName, Destination, IssuanceRecord, OutboxJob, Refusal, Session, SessionId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: could not encode a record: {0}")]
+    Encode(String),
+    #[error("store: could not decode a {0} record: {1}")]
+    Decode(&'static str, String),
+    #[error("store: flushing to disk failed")]
+    FlushFailed,
+}
+
+/// How writes reach the disk before a request is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Flush (group commit) before answering: an acknowledged OTP survives a power cut.
+    FlushEach,
+    /// Rely on sled's background flush every 500 ms: faster, the last ~0.5 s may be lost.
+    Periodic,
+}
+
+/// What an issue decision produces: the session and usage to write.
+pub struct IssueWrite {
+    pub session: Session,
+    /// `None` for test identifiers: no limit is charged.
+    pub usage: Option<Usage>,
+}
+
+/// Everything [`Store::issue`] needs besides the decision.
+pub struct IssueInput<'a> {
+    pub session_id: &'a SessionId,
+    pub brand: &'a BrandName,
+    pub destination: &'a Destination,
+    pub job: Option<&'a OutboxJob>,
+    pub log: &'a IssuanceRecord,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    brands: sled::Tree,
+    sessions: sled::Tree,
+    usage: sled::Tree,
+    overrides: sled::Tree,
+    outbox: sled::Tree,
+    log: sled::Tree,
+    log_by_dest: sled::Tree,
+    nonces: sled::Tree,
+    meta: sled::Tree,
+    flusher: Flusher,
+    durability: Durability,
+}
+
+const SCHEMA_VERSION: u32 = 1;
+
+impl Store {
+    /// Opens (or creates) the store in `dir`. Must run inside a tokio runtime (the flusher).
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Self {
+            brands: tree("brands")?,
+            sessions: tree("sessions")?,
+            usage: tree("usage")?,
+            overrides: tree("overrides")?,
+            outbox: tree("outbox")?,
+            log: tree("log")?,
+            log_by_dest: tree("log_by_dest")?,
+            nonces: tree("nonces")?,
+            meta: tree("meta")?,
+            flusher: Flusher::start(db.clone()),
+            durability,
+            db,
+        };
+        store.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+        Ok(store)
+    }
+
+    /// Waits until earlier writes are on disk, when the durability setting asks for it.
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        match self.durability {
+            Durability::FlushEach => self.flusher.wait_durable().await,
+            Durability::Periodic => Ok(()),
+        }
+    }
+
+    /// A final, blocking flush (shutdown).
+    pub fn flush_now(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Readiness: the store accepts a write.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        self.meta.insert("ready_probe", &[1])?;
+        Ok(())
+    }
+
+    // ---- brands ---------------------------------------------------------------------------
+
+    pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {
+        self.brands.iter().values().map(|v| records::decode_brand(&v?)).collect()
+    }
+
+    pub fn brand(&self, name: &BrandName) -> Result<Option<Brand>, StoreError> {
+        self.brands.get(keys::brand(name))?.map(|v| records::decode_brand(&v)).transpose()
+    }
+
+    /// Inserts a brand unless one of that name exists; returns whether it was inserted.
+    pub fn create_brand(&self, brand: &Brand) -> Result<bool, StoreError> {
+        let inserted = self
+            .brands
+            .compare_and_swap(keys::brand(&brand.name), None as Option<&[u8]>, Some(records::encode_brand(brand)?))?
+            .is_ok();
+        Ok(inserted)
+    }
+
+    pub fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
+        self.brands.insert(keys::brand(&brand.name), records::encode_brand(brand)?)?;
+        Ok(())
+    }
+
+    // ---- sessions -------------------------------------------------------------------------
+
+    pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.sessions
+            .get(id.as_str())?
+            .map(|v| records::decode_session(id, &v))
+            .transpose()
+    }
+
+    pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.sessions.insert(s.id.as_str(), records::encode_session(s)?)?;
+        Ok(())
+    }
+
+    /// Read-modify-write of one session, retried on concurrent change (compare-and-swap), so
+    /// at most one of many concurrent validations can consume a code. `decide` must be pure.
+    /// Returns the outcome `decide` gave, with the session as written (or as found).
+    pub fn update_session<T>(
+        &self,
+        id: &SessionId,
+        mut decide: impl FnMut(Option<&Session>) -> (Option<Session>, T),
+    ) -> Result<T, StoreError> {
+        loop {
+            let current = self.sessions.get(id.as_str())?;
+            let session = current.as_ref().map(|v| records::decode_session(id, v)).transpose()?;
+            let (next, outcome) = decide(session.as_ref());
+            let Some(next) = next else { return Ok(outcome) };
+            let encoded = records::encode_session(&next)?;
+            if self.sessions.compare_and_swap(id.as_str(), current, Some(encoded))?.is_ok() {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    // ---- issuing --------------------------------------------------------------------------
+
+    /// The issuing transaction: re-reads the session, the customer's usage and override,
+    /// lets `decide` apply the limits, then writes the session (new code hash), the usage, the
+    /// delivery job and the log record together. `decide` may run more than once: it must be
+    /// free of side effects. Nothing is written when it refuses.
+    pub fn issue(
+        &self,
+        input: &IssueInput<'_>,
+        decide: impl Fn(Option<&Session>, Option<&Usage>, Option<u32>) -> Result<IssueWrite, Refusal>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let customer = keys::customer(input.brand, input.destination);
+        let job = input.job.map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?))).transpose()?;
+        let log_key = *input.log.id.as_bytes();
+        let log_value = records::encode_log(input.log)?;
+        let index_key = keys::log_by_dest(input.brand, input.destination, input.log.id);
+        let result = (&self.sessions, &self.usage, &self.overrides, &self.outbox, &self.log, &self.log_by_dest)
+            .transaction(|(sessions, usage, overrides, outbox, log, log_by_dest)| {
+                let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
+                let session = sessions
+                    .get(input.session_id.as_str())?
+                    .map(|v| records::decode_session(input.session_id, &v))
+                    .transpose()
+                    .map_err(abort)?;
+                let current = usage
+                    .get(&customer)?
+                    .map(|v| records::decode_usage(&v))
+                    .transpose()
+                    .map_err(abort)?;
+                let limit = overrides.get(&customer)?.and_then(|v| decode_u32(&v));
+                let write = decide(session.as_ref(), current.as_ref(), limit)
+                    .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
+                sessions.insert(input.session_id.as_str(), records::encode_session(&write.session).map_err(abort)?)?;
+                if let Some(u) = &write.usage {
+                    usage.insert(customer.as_slice(), records::encode_usage(u).map_err(abort)?)?;
+                }
+                if let Some((k, v)) = &job {
+                    outbox.insert(&k[..], v.as_slice())?;
+                }
+                log.insert(&log_key[..], log_value.as_slice())?;
+                log_by_dest.insert(index_key.as_slice(), &[] as &[u8])?;
+                Ok(())
+            });
+        match result {
+            Ok(()) => Ok(Ok(())),
+            Err(TransactionError::Abort(Ok(refusal))) => Ok(Err(refusal)),
+            Err(TransactionError::Abort(Err(e))) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    // ---- payload-signature replay cache ---------------------------------------------------
+
+    /// Remembers an accepted signature until `expires_ms`; false when it was already there.
+    pub fn remember_nonce(&self, brand: &BrandName, hash: &[u8], expires_ms: i64) -> Result<bool, StoreError> {
+        let fresh = self
+            .nonces
+            .compare_and_swap(keys::nonce(brand, hash), None as Option<&[u8]>, Some(&expires_ms.to_be_bytes()[..]))?
+            .is_ok();
+        Ok(fresh)
+    }
+
+    // ---- usage and overrides --------------------------------------------------------------
+
+    pub fn usage(&self, brand: &BrandName, dest: &Destination) -> Result<Option<Usage>, StoreError> {
+        self.usage.get(keys::customer(brand, dest))?.map(|v| records::decode_usage(&v)).transpose()
+    }
+
+    /// Forgets a customer's count (an operator's reset); the cooldown is kept.
+    pub fn reset_usage(&self, brand: &BrandName, dest: &Destination) -> Result<(), StoreError> {
+        let key = keys::customer(brand, dest);
+        self.usage.fetch_and_update(&key, |old| {
+            let last = old.and_then(|v| records::decode_usage(v).ok()).and_then(|u| u.last_issued_ms);
+            let cleared = Usage { last_issued_ms: last, ..Usage::default() };
+            records::encode_usage(&cleared).ok()
+        })?;
+        Ok(())
+    }
+
+    pub fn limit_override(&self, brand: &BrandName, dest: &Destination) -> Result<Option<u32>, StoreError> {
+        Ok(self.overrides.get(keys::customer(brand, dest))?.and_then(|v| decode_u32(&v)))
+    }
+
+    pub fn set_limit_override(&self, brand: &BrandName, dest: &Destination, limit: Option<u32>) -> Result<(), StoreError> {
+        let key = keys::customer(brand, dest);
+        match limit {
+            Some(n) => self.overrides.insert(key, &n.to_be_bytes())?,
+            None => self.overrides.remove(key)?,
+        };
+        Ok(())
+    }
+
+    /// Every override of a brand: (destination, limit).
+    pub fn limit_overrides(&self, brand: &BrandName) -> Result<Vec<(Destination, u32)>, StoreError> {
+        let mut prefix = brand.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for item in self.overrides.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let dest = std::str::from_utf8(&k[prefix.len()..]).ok().and_then(|s| Destination::parse_key(s).ok());
+            if let (Some(dest), Some(limit)) = (dest, decode_u32(&v)) {
+                out.push((dest, limit));
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- issuance log ---------------------------------------------------------------------
+
+    pub fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
+        if let Some(dest) = r.destination.as_deref().and_then(|d| Destination::parse_key(d).ok()) {
+            if let Ok(brand) = BrandName::parse(&r.brand) {
+                self.log_by_dest.insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
+        self.log.get(id.as_bytes())?.map(|v| records::decode_log(&v)).transpose()
+    }
+
+    /// Updates one log record in place (delivery progress, validation).
+    pub fn update_log(&self, id: uuid::Uuid, f: impl Fn(&mut IssuanceRecord)) -> Result<(), StoreError> {
+        self.log.fetch_and_update(id.as_bytes(), |old| {
+            let old = old?;
+            match records::decode_log(old) {
+                Ok(mut r) => {
+                    f(&mut r);
+                    records::encode_log(&r).ok().or_else(|| Some(old.to_vec()))
+                }
+                Err(_) => Some(old.to_vec()),
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Newest first, from `before` (exclusive), at most `limit`, keeping those `keep` accepts.
+    pub fn log_page(
+        &self,
+        before: Option<uuid::Uuid>,
+        limit: usize,
+        keep: impl Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let iter = match before {
+            Some(id) => self.log.range(..id.as_bytes().to_vec()),
+            None => self.log.range::<Vec<u8>, _>(..),
+        };
+        let mut out = Vec::with_capacity(limit.min(1000));
+        for item in iter.rev() {
+            let (_, v) = item?;
+            let r = records::decode_log(&v)?;
+            if keep(&r) {
+                out.push(r);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One customer's records, newest first.
+    pub fn customer_log(&self, brand: &BrandName, dest: &Destination, limit: usize) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let prefix = keys::log_by_dest_prefix(brand, dest);
+        let mut out = Vec::new();
+        for item in self.log_by_dest.scan_prefix(&prefix).rev() {
+            let (k, _) = item?;
+            let Some(id) = k.get(prefix.len()..).and_then(|b| uuid::Uuid::from_slice(b).ok()) else { continue };
+            if let Some(r) = self.log_record(id)? {
+                out.push(r);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- outbox ---------------------------------------------------------------------------
+
+    /// Jobs due at `now_ms`, oldest first, at most `max`.
+    pub fn due_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.outbox.iter() {
+            let (k, v) = item?;
+            if keys::outbox_due(&k) > now_ms || out.len() >= max {
+                break;
+            }
+            out.push(records::decode_job(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// The time of the earliest job, to sleep until it.
+    pub fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.outbox.first()?.map(|(k, _)| keys::outbox_due(&k)))
+    }
+
+    /// Moves a job to its new `due_ms` (a lease while sending, or a retry), atomically.
+    pub fn reschedule_job(&self, old_due_ms: i64, job: &OutboxJob) -> Result<(), StoreError> {
+        let old = keys::outbox(old_due_ms, job.id);
+        let new = keys::outbox(job.due_ms, job.id);
+        let value = records::encode_job(job)?;
+        self.outbox.transaction(|t| {
+            t.remove(&old[..])?;
+            t.insert(&new[..], value.as_slice())?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Abort(()) => StoreError::Encode("reschedule aborted".into()),
+        })?;
+        Ok(())
+    }
+
+    /// Deletes a finished job (with the sealed code it carried).
+    pub fn finish_job(&self, job: &OutboxJob) -> Result<(), StoreError> {
+        self.outbox.remove(keys::outbox(job.due_ms, job.id))?;
+        Ok(())
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    // ---- housekeeping ---------------------------------------------------------------------
+
+    /// Deletes expired sessions and nonces, usage older than two days, and log records older
+    /// than `log_retention_ms`. Returns how many entries went.
+    pub fn sweep(&self, now_ms: i64, log_retention_ms: i64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.sessions.iter() {
+            let (k, v) = item?;
+            let expired = std::str::from_utf8(&k)
+                .ok()
+                .and_then(|s| SessionId::parse(s).ok())
+                .and_then(|id| records::decode_session(&id, &v).ok())
+                .is_none_or(|s| s.expires_ms <= now_ms);
+            if expired {
+                self.sessions.remove(k)?;
+                removed += 1;
+            }
+        }
+        for item in self.nonces.iter() {
+            let (k, v) = item?;
+            if decode_i64(&v).is_none_or(|exp| exp <= now_ms) {
+                self.nonces.remove(k)?;
+                removed += 1;
+            }
+        }
+        let two_days_ago = now_ms - 2 * 86_400_000;
+        for item in self.usage.iter() {
+            let (k, v) = item?;
+            let stale = records::decode_usage(&v).map_or(true, |u| {
+                u.last_issued_ms.is_none_or(|t| t < two_days_ago)
+                    && u.recent_ms.iter().all(|&t| t < now_ms - 7 * 86_400_000)
+            });
+            if stale {
+                self.usage.remove(k)?;
+                removed += 1;
+            }
+        }
+        let cutoff = uuid::Builder::from_unix_timestamp_millis(
+            u64::try_from(now_ms - log_retention_ms).unwrap_or(0),
+            &[0; 10],
+        )
+        .into_uuid();
+        for item in self.log.range(..cutoff.as_bytes().to_vec()) {
+            let (k, v) = item?;
+            if let Ok(r) = records::decode_log(&v) {
+                if let (Ok(brand), Some(dest)) = (
+                    BrandName::parse(&r.brand),
+                    r.destination.as_deref().and_then(|d| Destination::parse_key(d).ok()),
+                ) {
+                    self.log_by_dest.remove(keys::log_by_dest(&brand, &dest, r.id))?;
+                }
+            }
+            self.log.remove(k)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Every tree's raw contents, for backups and for tests that look for leaked codes.
+    pub fn dump(&self) -> Result<Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>, StoreError> {
+        let mut out = Vec::new();
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            let entries = tree
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push((String::from_utf8_lossy(&name).into_owned(), entries));
+        }
+        Ok(out)
+    }
+}
+
+fn decode_u32(v: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)
+}
+
+fn decode_i64(v: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(v).ok().map(i64::from_be_bytes)
+}

@@ -1,0 +1,223 @@
+//! On-disk records: versioned types of their own, converted to and from domain types. Hot-path
+//! records are postcard (compact, no field names, numbers in binary); brands are a JSON
+//! document. A new version adds a variant; old variants keep decoding.
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::limits::Usage;
+use crate::domain::{
+    Brand, BrandName, ChannelKind, Destination, Flow, Identifier, IdentifierType, IssuanceRecord,
+    IssuedCode, OutboxJob, Session, SessionId,
+};
+
+pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(v).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Decode(what, e.to_string()))
+}
+
+// ---- brands -------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+pub enum BrandRecord {
+    #[serde(rename = "1")]
+    V1(Brand),
+}
+
+pub fn encode_brand(b: &Brand) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&BrandRecord::V1(b.clone())).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+pub fn decode_brand(bytes: &[u8]) -> Result<Brand, StoreError> {
+    match serde_json::from_slice(bytes) {
+        Ok(BrandRecord::V1(b)) => Ok(b),
+        Err(e) => Err(StoreError::Decode("brand", e.to_string())),
+    }
+}
+
+// ---- sessions -----------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+pub enum SessionRecord {
+    V1(SessionV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SessionV1 {
+    brand: String,
+    identifier_type: IdentifierType,
+    identifier_value: String,
+    device: Option<String>,
+    web: bool,
+    created_ms: i64,
+    expires_ms: i64,
+    mobile: Option<String>,
+    email: Option<String>,
+    code: Option<CodeV1>,
+    failed_attempts: u32,
+    consumed: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CodeV1 {
+    key_id: u32,
+    hash: [u8; 32],
+    issued_ms: i64,
+    expires_ms: i64,
+    log_id: [u8; 16],
+}
+
+pub fn encode_session(s: &Session) -> Result<Vec<u8>, StoreError> {
+    let dest_value = |d: &Option<Destination>| {
+        d.as_ref().map(|d| match d {
+            Destination::Mobile(v) | Destination::Email(v) => v.clone(),
+        })
+    };
+    encode(&SessionRecord::V1(SessionV1 {
+        brand: s.brand.as_str().to_owned(),
+        identifier_type: s.identifier.kind(),
+        identifier_value: s.identifier.value().to_owned(),
+        device: s.device.clone(),
+        web: s.flow == Flow::Web,
+        created_ms: s.created_ms,
+        expires_ms: s.expires_ms,
+        mobile: dest_value(&s.mobile),
+        email: dest_value(&s.email),
+        code: s.code.as_ref().map(|c| CodeV1 {
+            key_id: c.key_id,
+            hash: c.hash,
+            issued_ms: c.issued_ms,
+            expires_ms: c.expires_ms,
+            log_id: *c.log_id.as_bytes(),
+        }),
+        failed_attempts: s.failed_attempts,
+        consumed: s.consumed,
+    }))
+}
+
+pub fn decode_session(id: &SessionId, bytes: &[u8]) -> Result<Session, StoreError> {
+    let SessionRecord::V1(r) = decode(bytes, "session")?;
+    let bad = |what: &str| StoreError::Decode("session", what.to_owned());
+    Ok(Session {
+        id: id.clone(),
+        brand: BrandName::parse(&r.brand).map_err(bad)?,
+        identifier: Identifier::parse(r.identifier_type, &r.identifier_value).map_err(bad)?,
+        device: r.device,
+        flow: if r.web { Flow::Web } else { Flow::Mobile },
+        created_ms: r.created_ms,
+        expires_ms: r.expires_ms,
+        mobile: r.mobile.map(Destination::Mobile),
+        email: r.email.map(Destination::Email),
+        code: r.code.map(|c| IssuedCode {
+            key_id: c.key_id,
+            hash: c.hash,
+            issued_ms: c.issued_ms,
+            expires_ms: c.expires_ms,
+            log_id: uuid::Uuid::from_bytes(c.log_id),
+        }),
+        failed_attempts: r.failed_attempts,
+        consumed: r.consumed,
+    })
+}
+
+// ---- usage --------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+pub enum UsageRecord {
+    V1 { day: u32, count: u32, last_issued_ms: Option<i64>, recent_ms: Vec<i64> },
+}
+
+pub fn encode_usage(u: &Usage) -> Result<Vec<u8>, StoreError> {
+    encode(&UsageRecord::V1 {
+        day: u.day,
+        count: u.count,
+        last_issued_ms: u.last_issued_ms,
+        recent_ms: u.recent_ms.clone(),
+    })
+}
+
+pub fn decode_usage(bytes: &[u8]) -> Result<Usage, StoreError> {
+    let UsageRecord::V1 { day, count, last_issued_ms, recent_ms } = decode(bytes, "usage")?;
+    Ok(Usage { day, count, last_issued_ms, recent_ms })
+}
+
+// ---- outbox -------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+pub enum OutboxRecord {
+    V1(OutboxV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OutboxV1 {
+    id: [u8; 16],
+    log_id: [u8; 16],
+    brand: String,
+    channel: ChannelKind,
+    destination: Destination,
+    sealed_code: Vec<u8>,
+    locale: Option<String>,
+    code_expires_ms: i64,
+    attempts: u32,
+    fallbacks: Vec<(ChannelKind, Destination)>,
+    due_ms: i64,
+}
+
+pub fn encode_job(j: &OutboxJob) -> Result<Vec<u8>, StoreError> {
+    encode(&OutboxRecord::V1(OutboxV1 {
+        id: *j.id.as_bytes(),
+        log_id: *j.log_id.as_bytes(),
+        brand: j.brand.as_str().to_owned(),
+        channel: j.channel,
+        destination: j.destination.clone(),
+        sealed_code: j.sealed_code.clone(),
+        locale: j.locale.clone(),
+        code_expires_ms: j.code_expires_ms,
+        attempts: j.attempts,
+        fallbacks: j.fallbacks.clone(),
+        due_ms: j.due_ms,
+    }))
+}
+
+pub fn decode_job(bytes: &[u8]) -> Result<OutboxJob, StoreError> {
+    let OutboxRecord::V1(r) = decode(bytes, "outbox job")?;
+    Ok(OutboxJob {
+        id: uuid::Uuid::from_bytes(r.id),
+        log_id: uuid::Uuid::from_bytes(r.log_id),
+        brand: BrandName::parse(&r.brand).map_err(|e| StoreError::Decode("outbox job", e.to_owned()))?,
+        channel: r.channel,
+        destination: r.destination,
+        sealed_code: r.sealed_code,
+        locale: r.locale,
+        code_expires_ms: r.code_expires_ms,
+        attempts: r.attempts,
+        fallbacks: r.fallbacks,
+        due_ms: r.due_ms,
+    })
+}
+
+// ---- issuance log -------------------------------------------------------------------------
+
+/// The log record is stored as its own JSON document version: it is read by operators and
+/// exported, rarely on a hot path, and gains fields over time.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+pub enum LogRecord {
+    #[serde(rename = "1")]
+    V1(IssuanceRecord),
+}
+
+pub fn encode_log(r: &IssuanceRecord) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&LogRecord::V1(r.clone())).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+pub fn decode_log(bytes: &[u8]) -> Result<IssuanceRecord, StoreError> {
+    match serde_json::from_slice(bytes) {
+        Ok(LogRecord::V1(r)) => Ok(r),
+        Err(e) => Err(StoreError::Decode("log record", e.to_string())),
+    }
+}
