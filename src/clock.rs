@@ -23,7 +23,9 @@ impl Clock {
 
     /// A clock that stands still at `start` until [`Clock::advance`] or [`Clock::set`] moves it.
     pub fn manual(start: Timestamp) -> Self {
-        Self(Source::Manual(Arc::new(AtomicI64::new(start.as_millisecond()))))
+        Self(Source::Manual(Arc::new(AtomicI64::new(
+            start.as_millisecond(),
+        ))))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -43,7 +45,10 @@ impl Clock {
     /// Moves a manual clock forward; a no-op on the system clock.
     pub fn advance(&self, by: std::time::Duration) {
         if let Source::Manual(ms) = &self.0 {
-            ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+            ms.fetch_add(
+                i64::try_from(by.as_millis()).unwrap_or(i64::MAX),
+                Ordering::SeqCst,
+            );
         }
     }
 

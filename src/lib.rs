@@ -1,6 +1,196 @@
-//! otpd: a self-hosted one-time-password engine.
+//! otpd: a self-hosted one-time-password engine. [`run`] opens the store, starts the public
+//! and admin listeners, the delivery worker and the sweeper, and returns a handle; `main.rs`,
+//! the desktop shell and the integration tests all start the server through it.
 
 pub mod clock;
+pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod secrets;
+pub mod service;
 pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::delivery::outbox::Outbox;
+use crate::delivery::{Sender, Senders};
+use crate::domain::Brand;
+use crate::secrets::ServerKeys;
+use crate::service::Services;
+use crate::store::Store;
+
+/// The admin token file in the data directory (mode 0600), rewritten at every start.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// Where the admin API listens, for the CLI.
+pub const ADMIN_URL_FILE: &str = "admin.url";
+
+/// What tests and embedders may swap.
+pub struct RunOptions {
+    pub clock: Clock,
+    /// Replaces the LOG sink (tests capture deliveries with it).
+    pub log_sender: Option<Arc<dyn Sender>>,
+    /// How long shutdown waits for open connections.
+    pub drain: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            clock: Clock::system(),
+            log_sender: None,
+            drain: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A running server.
+pub struct RunningServer {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub admin_token: Arc<str>,
+    pub services: Arc<Services>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, drains requests and deliveries in flight, flushes and closes the store.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.services
+            .store
+            .close()
+            .context("final flush of the store")?;
+        Ok(())
+    }
+}
+
+pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningServer> {
+    let config = Arc::new(config);
+    create_private_dir(&config.data_dir)?;
+    let keys = Arc::new(ServerKeys::load_or_create(&config.data_dir)?);
+    let store = Store::open(&config.data_dir.join("store"), config.durability)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    if config.demo_brand && store.brands()?.is_empty() {
+        store.create_brand(&Brand::demo(options.clock.now_ms()))?;
+        tracing::info!("created the demo brand DEMO (channels: the LOG sink)");
+    }
+    let services = Arc::new(Services::new(
+        store,
+        keys,
+        options.clock.clone(),
+        Senders::new(options.log_sender),
+        config.clone(),
+    ));
+
+    let public = TcpListener::bind(config.public_listen)
+        .await
+        .with_context(|| format!("binding {}", config.public_listen))?;
+    let admin = TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| format!("binding {}", config.admin_listen))?;
+    let public_addr = public.local_addr()?;
+    let admin_addr = admin.local_addr()?;
+    if !config.admin_listen.ip().is_loopback() {
+        tracing::warn!(addr = %admin_addr, "the admin API listens beyond loopback");
+    }
+    let admin_token: Arc<str> = new_admin_token().into();
+    secrets::write_owner_only(
+        &config.data_dir.join(ADMIN_TOKEN_FILE),
+        admin_token.as_bytes(),
+    )?;
+    secrets::write_owner_only(
+        &config.data_dir.join(ADMIN_URL_FILE),
+        format!("http://{admin_addr}").as_bytes(),
+    )?;
+
+    let (shutdown, rx) = watch::channel(false);
+    let outbox = Outbox {
+        store: services.store.clone(),
+        keys: services.keys.clone(),
+        senders: services.senders.clone(),
+        clock: services.clock.clone(),
+        metrics: services.metrics.clone(),
+        wake: services.outbox_wake.clone(),
+        workers: config.delivery_workers,
+    };
+    let tasks = vec![
+        tokio::spawn(http::serve(
+            public,
+            http::public_router(services.clone()),
+            config.clone(),
+            rx.clone(),
+            options.drain,
+        )),
+        tokio::spawn(http::serve(
+            admin,
+            http::admin_router(services.clone(), admin_token.clone()),
+            config.clone(),
+            rx.clone(),
+            options.drain,
+        )),
+        tokio::spawn(outbox.run(rx.clone())),
+        tokio::spawn(sweep_periodically(services.clone(), rx)),
+    ];
+    tracing::info!(public = %public_addr, admin = %admin_addr, data_dir = %config.data_dir.display(), "otpd is listening");
+    Ok(RunningServer {
+        public_addr,
+        admin_addr,
+        admin_token,
+        services,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Deletes expired sessions, nonces, old usage and old log records once a minute.
+async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
+    let retention_ms = i64::from(services.config.log_retention_days) * 86_400_000;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let store = services.store.clone();
+        let now = services.clock.now_ms();
+        match tokio::task::spawn_blocking(move || store.sweep(now, retention_ms)).await {
+            Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "swept expired records"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "sweeping the store failed"),
+            Err(e) => tracing::error!(error = %e, "the sweep task failed"),
+        }
+        services.trim_rate_limiter();
+    }
+}
+
+fn new_admin_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}

@@ -7,17 +7,22 @@ use super::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
 pub struct LogSink;
 
 impl Sender for LogSink {
-    fn send<'a>(&'a self, msg: &'a OutgoingMessage<'a>) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
+    fn send<'a>(
+        &'a self,
+        msg: &'a OutgoingMessage<'a>,
+    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
         Box::pin(async move {
             tracing::info!(
                 target: "otpd::delivery::log_sink",
                 brand = %msg.brand,
                 channel = msg.channel.as_str(),
                 to = %msg.to.address(),
-                message = %msg.rendered.text,
+                text = %msg.rendered.text,
                 "LOG channel delivery"
             );
-            Ok(SendReceipt { provider_status: "logged".to_owned() })
+            Ok(SendReceipt {
+                provider_status: "logged".to_owned(),
+            })
         })
     }
 }

@@ -2,6 +2,7 @@
 //! Senders are built from a brand's [`ChannelConfig`]; tests swap the LOG sink for a capture.
 
 pub mod log_sink;
+pub mod outbox;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +44,10 @@ pub enum SendError {
 
 /// A channel provider.
 pub trait Sender: Send + Sync {
-    fn send<'a>(&'a self, msg: &'a OutgoingMessage<'a>) -> BoxFuture<'a, Result<SendReceipt, SendError>>;
+    fn send<'a>(
+        &'a self,
+        msg: &'a OutgoingMessage<'a>,
+    ) -> BoxFuture<'a, Result<SendReceipt, SendError>>;
 }
 
 /// Builds senders from channel configurations.
@@ -56,12 +60,18 @@ pub struct Senders {
 
 impl Senders {
     pub fn new(log_override: Option<Arc<dyn Sender>>) -> Self {
-        Self { log_override, log: Arc::new(log_sink::LogSink) }
+        Self {
+            log_override,
+            log: Arc::new(log_sink::LogSink),
+        }
     }
 
     pub fn for_config(&self, config: &ChannelConfig) -> Arc<dyn Sender> {
         match config {
-            ChannelConfig::Log => self.log_override.clone().unwrap_or_else(|| self.log.clone()),
+            ChannelConfig::Log => self
+                .log_override
+                .clone()
+                .unwrap_or_else(|| self.log.clone()),
         }
     }
 }

@@ -19,7 +19,9 @@ pub struct BrandName(String);
 impl BrandName {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let ok = (1..=64).contains(&raw.len())
-            && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if ok {
             Ok(Self(raw.to_ascii_uppercase()))
         } else {
@@ -135,14 +137,19 @@ fn check_range(name: &str, value: u64, min: u64, max: u64) -> Result<(), Setting
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(invalid(format!("{name}: {value} is outside the allowed range {min}–{max}")))
+        Err(invalid(format!(
+            "{name}: {value} is outside the allowed range {min}–{max}"
+        )))
     }
 }
 
 impl BrandSettings {
     /// Returns a copy with `patch` (setting name → JSON value) applied and validated. Unknown
     /// names and wrong types are refused with a message naming the setting.
-    pub fn apply(&self, patch: &serde_json::Map<String, serde_json::Value>) -> Result<Self, SettingsError> {
+    pub fn apply(
+        &self,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, SettingsError> {
         let serde_json::Value::Object(mut doc) = serde_json::to_value(self)
             .map_err(|e| invalid(format!("settings could not be encoded: {e}")))?
         else {
@@ -174,7 +181,12 @@ impl BrandSettings {
         }
         check_range("dailyOtpLimit", self.daily_otp_limit.into(), 1, 100_000)?;
         check_range("otpLength", self.otp_length.into(), 4, 10)?;
-        check_range("sessionTtlSeconds", self.session_ttl_seconds.into(), 60, 3600)?;
+        check_range(
+            "sessionTtlSeconds",
+            self.session_ttl_seconds.into(),
+            60,
+            3600,
+        )?;
         check_range("otpTtlSeconds", self.otp_ttl_seconds.into(), 60, 1800)?;
         if self.otp_ttl_seconds > self.session_ttl_seconds {
             return Err(invalid(format!(
@@ -182,7 +194,12 @@ impl BrandSettings {
                 self.otp_ttl_seconds, self.session_ttl_seconds
             )));
         }
-        check_range("maxValidateAttempts", self.max_validate_attempts.into(), 1, 20)?;
+        check_range(
+            "maxValidateAttempts",
+            self.max_validate_attempts.into(),
+            1,
+            20,
+        )?;
         if let Some(w) = self.limit_window_minutes {
             check_range("limitWindowMinutes", w.into(), 1, 10_080)?;
             if self.daily_otp_limit > 1_000 {
@@ -192,14 +209,32 @@ impl BrandSettings {
             }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
-            return Err(invalid(format!("timeZone: {:?} is not an IANA time zone name", self.time_zone)));
+            return Err(invalid(format!(
+                "timeZone: {:?} is not an IANA time zone name",
+                self.time_zone
+            )));
         }
-        check_range("resendCooldownSeconds", self.resend_cooldown_seconds.into(), 0, 3600)?;
-        check_range("accessTokenTtlSeconds", self.access_token_ttl_seconds.into(), 60, 86_400)?;
+        check_range(
+            "resendCooldownSeconds",
+            self.resend_cooldown_seconds.into(),
+            0,
+            3600,
+        )?;
+        check_range(
+            "accessTokenTtlSeconds",
+            self.access_token_ttl_seconds.into(),
+            60,
+            86_400,
+        )?;
         if let Some(k) = self.key_ttl_seconds {
             check_range("keyTtlSeconds", k.into(), 60, 31_536_000)?;
         }
-        check_range("signatureWindowSeconds", self.signature_window_seconds.into(), 10, 600)?;
+        check_range(
+            "signatureWindowSeconds",
+            self.signature_window_seconds.into(),
+            10,
+            600,
+        )?;
         if !self.mobile_channel.is_mobile() {
             return Err(invalid("mobileChannel: must be SMS, WHATSAPP or ZALO"));
         }
@@ -217,9 +252,13 @@ impl BrandSettings {
         }
         if let Some(locale) = &self.default_locale {
             let ok = (2..=16).contains(&locale.len())
-                && locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                && locale
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !ok {
-                return Err(invalid("defaultLocale: use a language tag such as en or vi-VN"));
+                return Err(invalid(
+                    "defaultLocale: use a language tag such as en or vi-VN",
+                ));
             }
         }
         Ok(())
@@ -299,7 +338,9 @@ mod tests {
 
     #[test]
     fn a_zero_limit_is_refused_with_its_own_error() {
-        let err = BrandSettings::default().apply(&patch(json!({"dailyOtpLimit": 0}))).unwrap_err();
+        let err = BrandSettings::default()
+            .apply(&patch(json!({"dailyOtpLimit": 0})))
+            .unwrap_err();
         assert_eq!(err, SettingsError::LimitZero);
     }
 
@@ -323,7 +364,9 @@ mod tests {
     #[test]
     fn apply_changes_only_what_is_named() {
         let s = BrandSettings::default()
-            .apply(&patch(json!({"dailyOtpLimit": 5, "otpLength": 8, "timeZone": "Asia/Ho_Chi_Minh"})))
+            .apply(&patch(
+                json!({"dailyOtpLimit": 5, "otpLength": 8, "timeZone": "Asia/Ho_Chi_Minh"}),
+            ))
             .unwrap();
         assert_eq!((s.daily_otp_limit, s.otp_length), (5, 8));
         assert_eq!(s.time_zone, "Asia/Ho_Chi_Minh");

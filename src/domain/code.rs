@@ -91,9 +91,7 @@ impl ApiCode {
             Self::MobileMismatch => "Mobile number differs from the session's",
             Self::DeviceMismatch => "Device ID differs from the session's",
             Self::BrandMismatch => "Brand differs from the session's",
-            Self::MaxAttempts => {
-                "Maximum OTP retry attempts reached. Authenticate from the start"
-            }
+            Self::MaxAttempts => "Maximum OTP retry attempts reached. Authenticate from the start",
             Self::InvalidDetails => "Invalid details",
             Self::DailyLimit => "Maximum number of OTPs allowed per customer reached",
             Self::LimitZero => "The OTP limit cannot be 0",
@@ -121,16 +119,28 @@ pub struct Refusal {
 
 impl Refusal {
     pub const fn new(code: ApiCode) -> Self {
-        Self { code, detail: None, retry_after_secs: None }
+        Self {
+            code,
+            detail: None,
+            retry_after_secs: None,
+        }
     }
 
     /// 1519 with a message naming the field and the problem.
     pub fn invalid(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self { code: ApiCode::InvalidDetails, detail: Some(detail.into()), retry_after_secs: None }
+        Self {
+            code: ApiCode::InvalidDetails,
+            detail: Some(detail.into()),
+            retry_after_secs: None,
+        }
     }
 
     pub fn retry_after(code: ApiCode, secs: u64) -> Self {
-        Self { code, detail: None, retry_after_secs: Some(secs.max(1)) }
+        Self {
+            code,
+            detail: None,
+            retry_after_secs: Some(secs.max(1)),
+        }
     }
 
     pub fn message(&self) -> Cow<'static, str> {

@@ -129,7 +129,12 @@ impl Destination {
                 let keep_head = 4.min(m.len());
                 let keep_tail = 2.min(m.len().saturating_sub(keep_head));
                 let hidden = m.len() - keep_head - keep_tail;
-                format!("+{}{}{}", &m[..keep_head], "*".repeat(hidden), &m[m.len() - keep_tail..])
+                format!(
+                    "+{}{}{}",
+                    &m[..keep_head],
+                    "*".repeat(hidden),
+                    &m[m.len() - keep_tail..]
+                )
             }
             Self::Email(e) => match e.split_once('@') {
                 Some((local, domain)) => {
@@ -150,7 +155,11 @@ fn normalise_mobile(raw: &str) -> Result<String, &'static str> {
         match c {
             '0'..='9' => digits.push(c),
             ' ' | '-' => {}
-            _ => return Err("a mobile number holds only digits, an optional leading +, spaces and -"),
+            _ => {
+                return Err(
+                    "a mobile number holds only digits, an optional leading +, spaces and -",
+                );
+            }
         }
     }
     if !(8..=15).contains(&digits.len()) {
@@ -169,7 +178,9 @@ fn normalise_email(raw: &str) -> Result<String, &'static str> {
     };
     let valid_local = !local.is_empty()
         && local.len() <= 64
-        && local.chars().all(|c| c.is_ascii_graphic() && !"@<>()[]\\,;:\"".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"@<>()[]\\,;:\"".contains(c));
     if !valid_local {
         return Err("the part of the e-mail address before the @ is not valid");
     }
@@ -177,7 +188,9 @@ fn normalise_email(raw: &str) -> Result<String, &'static str> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     if !valid_domain {
         return Err("the domain of the e-mail address is not valid");
     }
@@ -186,8 +199,14 @@ fn normalise_email(raw: &str) -> Result<String, &'static str> {
 
 fn parse_username(raw: &str) -> Result<String, &'static str> {
     let ok = (1..=64).contains(&raw.len())
-        && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok { Ok(raw.to_owned()) } else { Err("a username has 1 to 64 of A-Z a-z 0-9 . _ - @") }
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err("a username has 1 to 64 of A-Z a-z 0-9 . _ - @")
+    }
 }
 
 #[cfg(test)]
@@ -204,8 +223,17 @@ mod tests {
 
     #[test]
     fn bad_mobiles_are_refused() {
-        for bad in ["1234567", "1234567890123456", "+84 90x 234", "", "++84901234567"] {
-            assert!(Identifier::parse(IdentifierType::Mobile, bad).is_err(), "{bad}");
+        for bad in [
+            "1234567",
+            "1234567890123456",
+            "+84 90x 234",
+            "",
+            "++84901234567",
+        ] {
+            assert!(
+                Identifier::parse(IdentifierType::Mobile, bad).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -217,16 +245,31 @@ mod tests {
 
     #[test]
     fn bad_emails_are_refused() {
-        for bad in ["plain", "a@b", "@example.com", "a@@example.com", "a@.example.com", "a b@x.com"]
-        {
-            assert!(Identifier::parse(IdentifierType::Email, bad).is_err(), "{bad}");
+        for bad in [
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a@.example.com",
+            "a b@x.com",
+        ] {
+            assert!(
+                Identifier::parse(IdentifierType::Email, bad).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn masks_hide_the_middle() {
-        assert_eq!(Destination::Mobile("84901234567".into()).masked(), "+8490*****67");
-        assert_eq!(Destination::Email("jane@example.com".into()).masked(), "j***@example.com");
+        assert_eq!(
+            Destination::Mobile("84901234567".into()).masked(),
+            "+8490*****67"
+        );
+        assert_eq!(
+            Destination::Email("jane@example.com".into()).masked(),
+            "j***@example.com"
+        );
     }
 
     proptest! {

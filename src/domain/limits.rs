@@ -32,7 +32,9 @@ pub struct LimitPolicy<'a> {
 pub fn day_of(now: Timestamp, tz: &TimeZone) -> u32 {
     let date = now.to_zoned_datetime(tz.clone()).date();
     let year = u32::try_from(date.year()).unwrap_or(0);
-    year * 10_000 + u32::from(date.month().unsigned_abs()) * 100 + u32::from(date.day().unsigned_abs())
+    year * 10_000
+        + u32::from(date.month().unsigned_abs()) * 100
+        + u32::from(date.day().unsigned_abs())
 }
 
 /// Seconds from `now` to the next midnight in `tz`.
@@ -44,7 +46,10 @@ pub fn secs_to_next_midnight(now: Timestamp, tz: &TimeZone) -> u64 {
         .and_then(|d| d.to_zoned_datetime(tz.clone()))
         .map(|z| z.timestamp());
     match next {
-        Ok(midnight) => u64::try_from((midnight.as_millisecond() - now.as_millisecond() + 999) / 1000).unwrap_or(1),
+        Ok(midnight) => {
+            u64::try_from((midnight.as_millisecond() - now.as_millisecond() + 999) / 1000)
+                .unwrap_or(1)
+        }
         Err(_) => 86_400,
     }
 }
@@ -55,7 +60,8 @@ impl Usage {
         match policy.rolling_window_minutes {
             Some(minutes) => {
                 let from = now.as_millisecond() - i64::from(minutes) * 60_000;
-                u32::try_from(self.recent_ms.iter().filter(|&&t| t > from).count()).unwrap_or(u32::MAX)
+                u32::try_from(self.recent_ms.iter().filter(|&&t| t > from).count())
+                    .unwrap_or(u32::MAX)
             }
             None if self.day == day_of(now, policy.time_zone) => self.count,
             None => 0,
@@ -64,7 +70,11 @@ impl Usage {
 }
 
 /// Checks the cooldown, then the limit; on success returns the usage with this OTP counted.
-pub fn charge(usage: Option<&Usage>, now: Timestamp, policy: &LimitPolicy<'_>) -> Result<Usage, Refusal> {
+pub fn charge(
+    usage: Option<&Usage>,
+    now: Timestamp,
+    policy: &LimitPolicy<'_>,
+) -> Result<Usage, Refusal> {
     let now_ms = now.as_millisecond();
     let current = usage.cloned().unwrap_or_default();
     if let Some(last) = current.last_issued_ms {
@@ -77,26 +87,43 @@ pub fn charge(usage: Option<&Usage>, now: Timestamp, policy: &LimitPolicy<'_>) -
     match policy.rolling_window_minutes {
         Some(minutes) => {
             let window_ms = i64::from(minutes) * 60_000;
-            let mut recent: Vec<i64> =
-                current.recent_ms.into_iter().filter(|&t| t > now_ms - window_ms).collect();
+            let mut recent: Vec<i64> = current
+                .recent_ms
+                .into_iter()
+                .filter(|&t| t > now_ms - window_ms)
+                .collect();
             if recent.len() >= usize::try_from(policy.limit).unwrap_or(usize::MAX) {
                 let oldest = recent.iter().copied().min().unwrap_or(now_ms);
                 let wait = u64::try_from((oldest + window_ms - now_ms + 999) / 1000).unwrap_or(1);
                 return Err(Refusal::retry_after(ApiCode::DailyLimit, wait));
             }
             recent.push(now_ms);
-            Ok(Usage { day: 0, count: 0, last_issued_ms: Some(now_ms), recent_ms: recent })
+            Ok(Usage {
+                day: 0,
+                count: 0,
+                last_issued_ms: Some(now_ms),
+                recent_ms: recent,
+            })
         }
         None => {
             let today = day_of(now, policy.time_zone);
-            let count = if current.day == today { current.count } else { 0 };
+            let count = if current.day == today {
+                current.count
+            } else {
+                0
+            };
             if count >= policy.limit {
                 return Err(Refusal::retry_after(
                     ApiCode::DailyLimit,
                     secs_to_next_midnight(now, policy.time_zone),
                 ));
             }
-            Ok(Usage { day: today, count: count + 1, last_issued_ms: Some(now_ms), recent_ms: Vec::new() })
+            Ok(Usage {
+                day: today,
+                count: count + 1,
+                last_issued_ms: Some(now_ms),
+                recent_ms: Vec::new(),
+            })
         }
     }
 }
@@ -110,7 +137,12 @@ mod tests {
     }
 
     fn policy(tz: &TimeZone, limit: u32, window: Option<u32>, cooldown: u32) -> LimitPolicy<'_> {
-        LimitPolicy { limit, rolling_window_minutes: window, time_zone: tz, cooldown_secs: cooldown }
+        LimitPolicy {
+            limit,
+            rolling_window_minutes: window,
+            time_zone: tz,
+            cooldown_secs: cooldown,
+        }
     }
 
     #[test]
@@ -147,7 +179,10 @@ mod tests {
         let now = ts("2026-11-26T10:00:00Z");
         let u = charge(None, now, &p).unwrap();
         let refused = charge(Some(&u), ts("2026-11-26T10:00:10Z"), &p).unwrap_err();
-        assert_eq!((refused.code, refused.retry_after_secs), (ApiCode::ResendTooSoon, Some(20)));
+        assert_eq!(
+            (refused.code, refused.retry_after_secs),
+            (ApiCode::ResendTooSoon, Some(20))
+        );
         assert!(charge(Some(&u), ts("2026-11-26T10:00:30Z"), &p).is_ok());
     }
 
@@ -158,7 +193,10 @@ mod tests {
         let a = charge(None, ts("2026-11-26T10:00:00Z"), &p).unwrap();
         let b = charge(Some(&a), ts("2026-11-26T10:30:00Z"), &p).unwrap();
         let refused = charge(Some(&b), ts("2026-11-26T10:45:00Z"), &p).unwrap_err();
-        assert_eq!((refused.code, refused.retry_after_secs), (ApiCode::DailyLimit, Some(900)));
+        assert_eq!(
+            (refused.code, refused.retry_after_secs),
+            (ApiCode::DailyLimit, Some(900))
+        );
         let c = charge(Some(&b), ts("2026-11-26T11:00:01Z"), &p).unwrap();
         assert_eq!(c.recent_ms.len(), 2);
     }

@@ -84,15 +84,24 @@ mod tests {
         }
         for row in counts {
             let expected = 6_000.0;
-            let chi: f64 = row.iter().map(|&c| (f64::from(c) - expected).powi(2) / expected).sum();
+            let chi: f64 = row
+                .iter()
+                .map(|&c| (f64::from(c) - expected).powi(2) / expected)
+                .sum();
             assert!(chi < 27.88, "chi-square {chi} for {row:?}");
         }
     }
 
     #[test]
     fn numbers_from_clients_are_left_padded() {
-        assert_eq!(OtpCode::from_client(&json!(1234), 6).unwrap().expose(), "001234");
-        assert_eq!(OtpCode::from_client(&json!("001234"), 6).unwrap().expose(), "001234");
+        assert_eq!(
+            OtpCode::from_client(&json!(1234), 6).unwrap().expose(),
+            "001234"
+        );
+        assert_eq!(
+            OtpCode::from_client(&json!("001234"), 6).unwrap().expose(),
+            "001234"
+        );
         assert!(OtpCode::from_client(&json!("12a4"), 6).is_err());
         assert!(OtpCode::from_client(&json!(-5), 6).is_err());
         assert!(OtpCode::from_client(&json!(true), 6).is_err());

@@ -23,7 +23,11 @@ impl SessionId {
             && uuid::Uuid::try_parse(&raw[2..]).is_ok()
             && raw[2..].bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
         if ok {
-            Ok(Self(format!("{}-{}", &raw[..1], raw[2..].to_ascii_lowercase())))
+            Ok(Self(format!(
+                "{}-{}",
+                &raw[..1],
+                raw[2..].to_ascii_lowercase()
+            )))
         } else {
             Err("a sessionId looks like P-<uuid>")
         }
@@ -103,7 +107,12 @@ mod tests {
         assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
         let d = SessionId::parse("D-502259D3-D4D6-4458-BC5F-B89D3D8E4C7B").unwrap();
         assert_eq!(d.as_str(), "D-502259d3-d4d6-4458-bc5f-b89d3d8e4c7b");
-        for bad in ["", "P-123", "p-502259d3-d4d6-4458-bc5f-b89d3d8e4c7b", "PP502259d3-d4d6-4458-bc5f-b89d3d8e4c7b"] {
+        for bad in [
+            "",
+            "P-123",
+            "p-502259d3-d4d6-4458-bc5f-b89d3d8e4c7b",
+            "PP502259d3-d4d6-4458-bc5f-b89d3d8e4c7b",
+        ] {
             assert!(SessionId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -31,7 +31,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("id", &self.id).field("state", &self.state).finish()
+        f.debug_struct("SigningKey")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .finish()
     }
 }
 
@@ -119,13 +122,20 @@ pub fn verify(
         return Err(SignatureProblem::Stale);
     }
     let message = fields.message();
-    let matched = keys.iter().filter(|k| k.state != KeyState::Revoked).fold(false, |hit, k| {
-        let mut mac = mac_for(&k.secret);
-        mac.update(message.as_bytes());
-        // No early exit: every key is tried, each with a constant-time tag comparison.
-        mac.verify_slice(&tag).is_ok() | hit
-    });
-    if matched { Ok(()) } else { Err(SignatureProblem::NoMatch) }
+    let matched = keys
+        .iter()
+        .filter(|k| k.state != KeyState::Revoked)
+        .fold(false, |hit, k| {
+            let mut mac = mac_for(&k.secret);
+            mac.update(message.as_bytes());
+            // No early exit: every key is tried, each with a constant-time tag comparison.
+            mac.verify_slice(&tag).is_ok() | hit
+        });
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureProblem::NoMatch)
+    }
 }
 
 fn mac_for(secret: &[u8]) -> HmacSha256 {
@@ -139,7 +149,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn key(id: u32, state: KeyState) -> SigningKey {
-        SigningKey { id, secret: vec![id as u8; 32], state, created_ms: 0 }
+        SigningKey {
+            id,
+            secret: vec![id as u8; 32],
+            state,
+            created_ms: 0,
+        }
     }
 
     fn fields(ts: &str) -> SignedFields<'_> {
@@ -166,11 +181,39 @@ mod tests {
     #[test]
     fn retiring_keys_verify_and_revoked_do_not() {
         let f = fields("1700000000000");
-        let keys = [key(1, KeyState::Retiring), key(2, KeyState::Active), key(3, KeyState::Revoked)];
-        assert_eq!(verify(&keys, &f, &sign(&keys[0].secret, &f), 1_700_000_000_000, 120), Ok(()));
-        assert_eq!(verify(&keys, &f, &sign(&keys[1].secret, &f), 1_700_000_000_000, 120), Ok(()));
+        let keys = [
+            key(1, KeyState::Retiring),
+            key(2, KeyState::Active),
+            key(3, KeyState::Revoked),
+        ];
         assert_eq!(
-            verify(&keys, &f, &sign(&keys[2].secret, &f), 1_700_000_000_000, 120),
+            verify(
+                &keys,
+                &f,
+                &sign(&keys[0].secret, &f),
+                1_700_000_000_000,
+                120
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &keys,
+                &f,
+                &sign(&keys[1].secret, &f),
+                1_700_000_000_000,
+                120
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &keys,
+                &f,
+                &sign(&keys[2].secret, &f),
+                1_700_000_000_000,
+                120
+            ),
             Err(SignatureProblem::NoMatch)
         );
     }
@@ -180,12 +223,27 @@ mod tests {
         let keys = [key(1, KeyState::Active)];
         let f = fields("1700000000000");
         let good = sign(&keys[0].secret, &f);
-        assert_eq!(verify(&keys, &f, &good, 1_700_000_121_000, 120), Err(SignatureProblem::Stale));
-        assert_eq!(verify(&keys, &f, &good, 1_699_999_879_000, 120), Err(SignatureProblem::Stale));
+        assert_eq!(
+            verify(&keys, &f, &good, 1_700_000_121_000, 120),
+            Err(SignatureProblem::Stale)
+        );
+        assert_eq!(
+            verify(&keys, &f, &good, 1_699_999_879_000, 120),
+            Err(SignatureProblem::Stale)
+        );
         assert_eq!(verify(&keys, &f, &good, 1_700_000_119_000, 120), Ok(()));
-        assert_eq!(verify(&keys, &f, &good.to_uppercase(), 1_700_000_000_000, 120), Err(SignatureProblem::Malformed));
-        assert_eq!(verify(&keys, &f, "abc", 1_700_000_000_000, 120), Err(SignatureProblem::Malformed));
-        assert_eq!(verify(&keys, &fields("soon"), &good, 1_700_000_000_000, 120), Err(SignatureProblem::Malformed));
+        assert_eq!(
+            verify(&keys, &f, &good.to_uppercase(), 1_700_000_000_000, 120),
+            Err(SignatureProblem::Malformed)
+        );
+        assert_eq!(
+            verify(&keys, &f, "abc", 1_700_000_000_000, 120),
+            Err(SignatureProblem::Malformed)
+        );
+        assert_eq!(
+            verify(&keys, &fields("soon"), &good, 1_700_000_000_000, 120),
+            Err(SignatureProblem::Malformed)
+        );
     }
 
     proptest! {

@@ -128,7 +128,14 @@ mod tests {
             text: "{otp} for {brand}, {validityMinutes} min {unknown}".into(),
             html: Some("<b>{brand}</b>".into()),
         };
-        let r = render(&t, &Values { otp: "123456", brand: "A&B", validity_minutes: 10 });
+        let r = render(
+            &t,
+            &Values {
+                otp: "123456",
+                brand: "A&B",
+                validity_minutes: 10,
+            },
+        );
         assert_eq!(r.text, "123456 for A&B, 10 min {unknown}");
         assert_eq!(r.subject.as_deref(), Some("A&B code"));
         assert_eq!(r.html.as_deref(), Some("<b>A&amp;B</b>"));

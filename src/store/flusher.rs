@@ -76,7 +76,11 @@ impl Flusher {
         loop {
             let (done, failed) = *rx.borrow_and_update();
             if done >= target {
-                return if failed { Err(StoreError::FlushFailed) } else { Ok(()) };
+                return if failed {
+                    Err(StoreError::FlushFailed)
+                } else {
+                    Ok(())
+                };
             }
             // The loop may have taken our wake-up before we subscribed: ask again each round.
             self.inner.wake.notify_one();

@@ -6,7 +6,9 @@ mod flusher;
 pub mod keys;
 mod records;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -40,6 +42,15 @@ pub enum Durability {
     Periodic,
 }
 
+/// A brand as the request path sees it: read from memory, with its time zone resolved.
+#[derive(Debug)]
+pub struct LoadedBrand {
+    pub brand: Brand,
+    pub tz: jiff::tz::TimeZone,
+}
+
+type BrandCache = Arc<RwLock<HashMap<BrandName, Arc<LoadedBrand>>>>;
+
 /// What an issue decision produces: the session and usage to write.
 pub struct IssueWrite {
     pub session: Session,
@@ -68,6 +79,7 @@ pub struct Store {
     log_by_dest: sled::Tree,
     nonces: sled::Tree,
     meta: sled::Tree,
+    brand_cache: BrandCache,
     flusher: Flusher,
     durability: Durability,
 }
@@ -93,12 +105,41 @@ impl Store {
             log_by_dest: tree("log_by_dest")?,
             nonces: tree("nonces")?,
             meta: tree("meta")?,
+            brand_cache: BrandCache::default(),
             flusher: Flusher::start(db.clone()),
             durability,
             db,
         };
-        store.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+        store
+            .meta
+            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+        for brand in store.brands()? {
+            store.cache_brand(brand);
+        }
         Ok(store)
+    }
+
+    /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.flusher.stop();
+        self.flush_now()
+    }
+
+    fn cache_brand(&self, brand: Brand) {
+        let tz =
+            jiff::tz::TimeZone::get(&brand.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let name = brand.name.clone();
+        if let Ok(mut cache) = self.brand_cache.write() {
+            cache.insert(name, Arc::new(LoadedBrand { brand, tz }));
+        }
+    }
+
+    /// The brand from memory: no I/O on the request path.
+    pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
+        self.brand_cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(name).cloned())
     }
 
     /// Waits until earlier writes are on disk, when the durability setting asks for it.
@@ -124,24 +165,40 @@ impl Store {
     // ---- brands ---------------------------------------------------------------------------
 
     pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {
-        self.brands.iter().values().map(|v| records::decode_brand(&v?)).collect()
+        self.brands
+            .iter()
+            .values()
+            .map(|v| records::decode_brand(&v?))
+            .collect()
     }
 
     pub fn brand(&self, name: &BrandName) -> Result<Option<Brand>, StoreError> {
-        self.brands.get(keys::brand(name))?.map(|v| records::decode_brand(&v)).transpose()
+        self.brands
+            .get(keys::brand(name))?
+            .map(|v| records::decode_brand(&v))
+            .transpose()
     }
 
     /// Inserts a brand unless one of that name exists; returns whether it was inserted.
     pub fn create_brand(&self, brand: &Brand) -> Result<bool, StoreError> {
         let inserted = self
             .brands
-            .compare_and_swap(keys::brand(&brand.name), None as Option<&[u8]>, Some(records::encode_brand(brand)?))?
+            .compare_and_swap(
+                keys::brand(&brand.name),
+                None as Option<&[u8]>,
+                Some(records::encode_brand(brand)?),
+            )?
             .is_ok();
+        if inserted {
+            self.cache_brand(brand.clone());
+        }
         Ok(inserted)
     }
 
     pub fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
-        self.brands.insert(keys::brand(&brand.name), records::encode_brand(brand)?)?;
+        self.brands
+            .insert(keys::brand(&brand.name), records::encode_brand(brand)?)?;
+        self.cache_brand(brand.clone());
         Ok(())
     }
 
@@ -155,7 +212,8 @@ impl Store {
     }
 
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        self.sessions.insert(s.id.as_str(), records::encode_session(s)?)?;
+        self.sessions
+            .insert(s.id.as_str(), records::encode_session(s)?)?;
         Ok(())
     }
 
@@ -169,11 +227,18 @@ impl Store {
     ) -> Result<T, StoreError> {
         loop {
             let current = self.sessions.get(id.as_str())?;
-            let session = current.as_ref().map(|v| records::decode_session(id, v)).transpose()?;
+            let session = current
+                .as_ref()
+                .map(|v| records::decode_session(id, v))
+                .transpose()?;
             let (next, outcome) = decide(session.as_ref());
             let Some(next) = next else { return Ok(outcome) };
             let encoded = records::encode_session(&next)?;
-            if self.sessions.compare_and_swap(id.as_str(), current, Some(encoded))?.is_ok() {
+            if self
+                .sessions
+                .compare_and_swap(id.as_str(), current, Some(encoded))?
+                .is_ok()
+            {
                 return Ok(outcome);
             }
         }
@@ -191,11 +256,21 @@ impl Store {
         decide: impl Fn(Option<&Session>, Option<&Usage>, Option<u32>) -> Result<IssueWrite, Refusal>,
     ) -> Result<Result<(), Refusal>, StoreError> {
         let customer = keys::customer(input.brand, input.destination);
-        let job = input.job.map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?))).transpose()?;
+        let job = input
+            .job
+            .map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?)))
+            .transpose()?;
         let log_key = *input.log.id.as_bytes();
         let log_value = records::encode_log(input.log)?;
         let index_key = keys::log_by_dest(input.brand, input.destination, input.log.id);
-        let result = (&self.sessions, &self.usage, &self.overrides, &self.outbox, &self.log, &self.log_by_dest)
+        let result = (
+            &self.sessions,
+            &self.usage,
+            &self.overrides,
+            &self.outbox,
+            &self.log,
+            &self.log_by_dest,
+        )
             .transaction(|(sessions, usage, overrides, outbox, log, log_by_dest)| {
                 let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
                 let session = sessions
@@ -211,9 +286,15 @@ impl Store {
                 let limit = overrides.get(&customer)?.and_then(|v| decode_u32(&v));
                 let write = decide(session.as_ref(), current.as_ref(), limit)
                     .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
-                sessions.insert(input.session_id.as_str(), records::encode_session(&write.session).map_err(abort)?)?;
+                sessions.insert(
+                    input.session_id.as_str(),
+                    records::encode_session(&write.session).map_err(abort)?,
+                )?;
                 if let Some(u) = &write.usage {
-                    usage.insert(customer.as_slice(), records::encode_usage(u).map_err(abort)?)?;
+                    usage.insert(
+                        customer.as_slice(),
+                        records::encode_usage(u).map_err(abort)?,
+                    )?;
                 }
                 if let Some((k, v)) = &job {
                     outbox.insert(&k[..], v.as_slice())?;
@@ -233,36 +314,69 @@ impl Store {
     // ---- payload-signature replay cache ---------------------------------------------------
 
     /// Remembers an accepted signature until `expires_ms`; false when it was already there.
-    pub fn remember_nonce(&self, brand: &BrandName, hash: &[u8], expires_ms: i64) -> Result<bool, StoreError> {
+    pub fn remember_nonce(
+        &self,
+        brand: &BrandName,
+        hash: &[u8],
+        expires_ms: i64,
+    ) -> Result<bool, StoreError> {
         let fresh = self
             .nonces
-            .compare_and_swap(keys::nonce(brand, hash), None as Option<&[u8]>, Some(&expires_ms.to_be_bytes()[..]))?
+            .compare_and_swap(
+                keys::nonce(brand, hash),
+                None as Option<&[u8]>,
+                Some(&expires_ms.to_be_bytes()[..]),
+            )?
             .is_ok();
         Ok(fresh)
     }
 
     // ---- usage and overrides --------------------------------------------------------------
 
-    pub fn usage(&self, brand: &BrandName, dest: &Destination) -> Result<Option<Usage>, StoreError> {
-        self.usage.get(keys::customer(brand, dest))?.map(|v| records::decode_usage(&v)).transpose()
+    pub fn usage(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+    ) -> Result<Option<Usage>, StoreError> {
+        self.usage
+            .get(keys::customer(brand, dest))?
+            .map(|v| records::decode_usage(&v))
+            .transpose()
     }
 
     /// Forgets a customer's count (an operator's reset); the cooldown is kept.
     pub fn reset_usage(&self, brand: &BrandName, dest: &Destination) -> Result<(), StoreError> {
         let key = keys::customer(brand, dest);
         self.usage.fetch_and_update(&key, |old| {
-            let last = old.and_then(|v| records::decode_usage(v).ok()).and_then(|u| u.last_issued_ms);
-            let cleared = Usage { last_issued_ms: last, ..Usage::default() };
+            let last = old
+                .and_then(|v| records::decode_usage(v).ok())
+                .and_then(|u| u.last_issued_ms);
+            let cleared = Usage {
+                last_issued_ms: last,
+                ..Usage::default()
+            };
             records::encode_usage(&cleared).ok()
         })?;
         Ok(())
     }
 
-    pub fn limit_override(&self, brand: &BrandName, dest: &Destination) -> Result<Option<u32>, StoreError> {
-        Ok(self.overrides.get(keys::customer(brand, dest))?.and_then(|v| decode_u32(&v)))
+    pub fn limit_override(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+    ) -> Result<Option<u32>, StoreError> {
+        Ok(self
+            .overrides
+            .get(keys::customer(brand, dest))?
+            .and_then(|v| decode_u32(&v)))
     }
 
-    pub fn set_limit_override(&self, brand: &BrandName, dest: &Destination, limit: Option<u32>) -> Result<(), StoreError> {
+    pub fn set_limit_override(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        limit: Option<u32>,
+    ) -> Result<(), StoreError> {
         let key = keys::customer(brand, dest);
         match limit {
             Some(n) => self.overrides.insert(key, &n.to_be_bytes())?,
@@ -272,13 +386,18 @@ impl Store {
     }
 
     /// Every override of a brand: (destination, limit).
-    pub fn limit_overrides(&self, brand: &BrandName) -> Result<Vec<(Destination, u32)>, StoreError> {
+    pub fn limit_overrides(
+        &self,
+        brand: &BrandName,
+    ) -> Result<Vec<(Destination, u32)>, StoreError> {
         let mut prefix = brand.as_str().as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
         for item in self.overrides.scan_prefix(&prefix) {
             let (k, v) = item?;
-            let dest = std::str::from_utf8(&k[prefix.len()..]).ok().and_then(|s| Destination::parse_key(s).ok());
+            let dest = std::str::from_utf8(&k[prefix.len()..])
+                .ok()
+                .and_then(|s| Destination::parse_key(s).ok());
             if let (Some(dest), Some(limit)) = (dest, decode_u32(&v)) {
                 out.push((dest, limit));
             }
@@ -290,20 +409,32 @@ impl Store {
 
     pub fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
-        if let Some(dest) = r.destination.as_deref().and_then(|d| Destination::parse_key(d).ok()) {
+        if let Some(dest) = r
+            .destination
+            .as_deref()
+            .and_then(|d| Destination::parse_key(d).ok())
+        {
             if let Ok(brand) = BrandName::parse(&r.brand) {
-                self.log_by_dest.insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
+                self.log_by_dest
+                    .insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
             }
         }
         Ok(())
     }
 
     pub fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
-        self.log.get(id.as_bytes())?.map(|v| records::decode_log(&v)).transpose()
+        self.log
+            .get(id.as_bytes())?
+            .map(|v| records::decode_log(&v))
+            .transpose()
     }
 
     /// Updates one log record in place (delivery progress, validation).
-    pub fn update_log(&self, id: uuid::Uuid, f: impl Fn(&mut IssuanceRecord)) -> Result<(), StoreError> {
+    pub fn update_log(
+        &self,
+        id: uuid::Uuid,
+        f: impl Fn(&mut IssuanceRecord),
+    ) -> Result<(), StoreError> {
         self.log.fetch_and_update(id.as_bytes(), |old| {
             let old = old?;
             match records::decode_log(old) {
@@ -343,12 +474,22 @@ impl Store {
     }
 
     /// One customer's records, newest first.
-    pub fn customer_log(&self, brand: &BrandName, dest: &Destination, limit: usize) -> Result<Vec<IssuanceRecord>, StoreError> {
+    pub fn customer_log(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        limit: usize,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
         let prefix = keys::log_by_dest_prefix(brand, dest);
         let mut out = Vec::new();
         for item in self.log_by_dest.scan_prefix(&prefix).rev() {
             let (k, _) = item?;
-            let Some(id) = k.get(prefix.len()..).and_then(|b| uuid::Uuid::from_slice(b).ok()) else { continue };
+            let Some(id) = k
+                .get(prefix.len()..)
+                .and_then(|b| uuid::Uuid::from_slice(b).ok())
+            else {
+                continue;
+            };
             if let Some(r) = self.log_record(id)? {
                 out.push(r);
             }
@@ -384,15 +525,16 @@ impl Store {
         let old = keys::outbox(old_due_ms, job.id);
         let new = keys::outbox(job.due_ms, job.id);
         let value = records::encode_job(job)?;
-        self.outbox.transaction(|t| {
-            t.remove(&old[..])?;
-            t.insert(&new[..], value.as_slice())?;
-            Ok::<_, ConflictableTransactionError<()>>(())
-        })
-        .map_err(|e| match e {
-            TransactionError::Storage(e) => StoreError::Sled(e),
-            TransactionError::Abort(()) => StoreError::Encode("reschedule aborted".into()),
-        })?;
+        self.outbox
+            .transaction(|t| {
+                t.remove(&old[..])?;
+                t.insert(&new[..], value.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => StoreError::Sled(e),
+                TransactionError::Abort(()) => StoreError::Encode("reschedule aborted".into()),
+            })?;
         Ok(())
     }
 
@@ -453,9 +595,12 @@ impl Store {
             if let Ok(r) = records::decode_log(&v) {
                 if let (Ok(brand), Some(dest)) = (
                     BrandName::parse(&r.brand),
-                    r.destination.as_deref().and_then(|d| Destination::parse_key(d).ok()),
+                    r.destination
+                        .as_deref()
+                        .and_then(|d| Destination::parse_key(d).ok()),
                 ) {
-                    self.log_by_dest.remove(keys::log_by_dest(&brand, &dest, r.id))?;
+                    self.log_by_dest
+                        .remove(keys::log_by_dest(&brand, &dest, r.id))?;
                 }
             }
             self.log.remove(k)?;

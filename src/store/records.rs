@@ -15,7 +15,10 @@ pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(v).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
-pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Result<T, StoreError> {
+pub fn decode<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &'static str,
+) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Decode(what, e.to_string()))
 }
 
@@ -128,7 +131,12 @@ pub fn decode_session(id: &SessionId, bytes: &[u8]) -> Result<Session, StoreErro
 
 #[derive(Serialize, Deserialize)]
 pub enum UsageRecord {
-    V1 { day: u32, count: u32, last_issued_ms: Option<i64>, recent_ms: Vec<i64> },
+    V1 {
+        day: u32,
+        count: u32,
+        last_issued_ms: Option<i64>,
+        recent_ms: Vec<i64>,
+    },
 }
 
 pub fn encode_usage(u: &Usage) -> Result<Vec<u8>, StoreError> {
@@ -141,8 +149,18 @@ pub fn encode_usage(u: &Usage) -> Result<Vec<u8>, StoreError> {
 }
 
 pub fn decode_usage(bytes: &[u8]) -> Result<Usage, StoreError> {
-    let UsageRecord::V1 { day, count, last_issued_ms, recent_ms } = decode(bytes, "usage")?;
-    Ok(Usage { day, count, last_issued_ms, recent_ms })
+    let UsageRecord::V1 {
+        day,
+        count,
+        last_issued_ms,
+        recent_ms,
+    } = decode(bytes, "usage")?;
+    Ok(Usage {
+        day,
+        count,
+        last_issued_ms,
+        recent_ms,
+    })
 }
 
 // ---- outbox -------------------------------------------------------------------------------
@@ -188,7 +206,8 @@ pub fn decode_job(bytes: &[u8]) -> Result<OutboxJob, StoreError> {
     Ok(OutboxJob {
         id: uuid::Uuid::from_bytes(r.id),
         log_id: uuid::Uuid::from_bytes(r.log_id),
-        brand: BrandName::parse(&r.brand).map_err(|e| StoreError::Decode("outbox job", e.to_owned()))?,
+        brand: BrandName::parse(&r.brand)
+            .map_err(|e| StoreError::Decode("outbox job", e.to_owned()))?,
         channel: r.channel,
         destination: r.destination,
         sealed_code: r.sealed_code,

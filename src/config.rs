@@ -1,0 +1,203 @@
+//! Bootstrap settings: a TOML file, then `OTPD_*` environment variables, then `otpd serve`
+//! flags. Unknown keys are refused; everything is validated before the server starts. Runtime
+//! settings (brands, channels, limits) live in the store instead.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::Durability;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the store, the key file and the admin token live.
+    pub data_dir: PathBuf,
+    pub public_listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    /// OTP and token requests per client address per minute (1702); 0 switches it off.
+    pub client_rate_limit_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub durability: Durability,
+    pub log_retention_days: u32,
+    /// Requests in flight per listener before shedding with 503.
+    pub max_concurrent_requests: usize,
+    pub request_timeout_seconds: u64,
+    pub header_read_timeout_seconds: u64,
+    /// Sends in flight at once across all channels.
+    pub delivery_workers: usize,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// Create the demo brand DEMO on first start.
+    pub demo_brand: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            public_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            client_rate_limit_per_minute: 60,
+            trusted_proxies: Vec::new(),
+            durability: Durability::FlushEach,
+            log_retention_days: 90,
+            max_concurrent_requests: 1024,
+            request_timeout_seconds: 10,
+            header_read_timeout_seconds: 5,
+            delivery_workers: 16,
+            log_format: LogFormat::Human,
+            demo_brand: true,
+        }
+    }
+}
+
+/// `$OTPD_DATA_DIR`, else `$XDG_DATA_HOME/otpd`, else `~/.local/share/otpd`, else `./otpd-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("OTPD_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("otpd");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/otpd"),
+        None => PathBuf::from("otpd-data"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0}: {1}")]
+    File(PathBuf, String),
+    #[error("environment variable {0}: {1}")]
+    Env(String, String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Environment variable → setting name (the upper snake case of each setting).
+const ENV_SETTINGS: &[(&str, &str)] = &[
+    ("OTPD_DATA_DIR", "dataDir"),
+    ("OTPD_PUBLIC_LISTEN", "publicListen"),
+    ("OTPD_ADMIN_LISTEN", "adminListen"),
+    (
+        "OTPD_CLIENT_RATE_LIMIT_PER_MINUTE",
+        "clientRateLimitPerMinute",
+    ),
+    ("OTPD_TRUSTED_PROXIES", "trustedProxies"),
+    ("OTPD_DURABILITY", "durability"),
+    ("OTPD_LOG_RETENTION_DAYS", "logRetentionDays"),
+    ("OTPD_MAX_CONCURRENT_REQUESTS", "maxConcurrentRequests"),
+    ("OTPD_REQUEST_TIMEOUT_SECONDS", "requestTimeoutSeconds"),
+    (
+        "OTPD_HEADER_READ_TIMEOUT_SECONDS",
+        "headerReadTimeoutSeconds",
+    ),
+    ("OTPD_DELIVERY_WORKERS", "deliveryWorkers"),
+    ("OTPD_LOG_FORMAT", "logFormat"),
+    ("OTPD_DEMO_BRAND", "demoBrand"),
+];
+
+impl Config {
+    /// Reads `file` (if given), then applies `OTPD_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut doc = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::File(path.into(), e.to_string()))?;
+                let table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| ConfigError::File(path.into(), e.to_string()))?;
+                serde_json::to_value(table)
+                    .map_err(|e| ConfigError::File(path.into(), e.to_string()))?
+            }
+            None => serde_json::json!({}),
+        };
+        for (var, setting) in ENV_SETTINGS {
+            if let Some(raw) = env(var) {
+                let value = env_value(setting, &raw);
+                if let Some(obj) = doc.as_object_mut() {
+                    obj.insert((*setting).to_owned(), value);
+                }
+            }
+        }
+        let config: Self =
+            serde_json::from_value(doc).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.log_retention_days == 0 {
+            return bad("logRetentionDays must be at least 1");
+        }
+        if self.max_concurrent_requests == 0 || self.delivery_workers == 0 {
+            return bad("maxConcurrentRequests and deliveryWorkers must be at least 1");
+        }
+        if self.request_timeout_seconds == 0 || self.header_read_timeout_seconds == 0 {
+            return bad("requestTimeoutSeconds and headerReadTimeoutSeconds must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Environment values are strings: lists are comma-separated, numbers and booleans parsed.
+fn env_value(setting: &str, raw: &str) -> serde_json::Value {
+    if setting == "trustedProxies" {
+        return raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(serde_json::Value::from)
+            .collect();
+    }
+    if let Ok(n) = raw.parse::<u64>() {
+        return n.into();
+    }
+    match raw {
+        "true" => true.into(),
+        "false" => false.into(),
+        _ => raw.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_env_overrides_it() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let env = |k: &str| match k {
+            "OTPD_CLIENT_RATE_LIMIT_PER_MINUTE" => Some("0".to_owned()),
+            "OTPD_TRUSTED_PROXIES" => Some("10.0.0.1, ::1".to_owned()),
+            _ => None,
+        };
+        let c = Config::load(Some(&example), env).unwrap();
+        assert_eq!(c.client_rate_limit_per_minute, 0);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.public_listen, "127.0.0.1:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "publicListn = \"0.0.0.0:80\"\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("publicListn"), "{err}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The outbox worker. Jobs are committed with the code they carry (sealed) in the issuing
+//! transaction; this worker picks up due jobs, *leases* each one (moves its due time past the
+//! send timeout) before sending, so a crash mid-send makes the job due again: delivery is at
+//! least once. A failed send is retried with exponential backoff and jitter until it succeeds,
+//! the code expires (EXPIRED: a dead code is never sent), or the attempts run out (the next
+//! fallback channel, else FAILED). A finished job is deleted, and its sealed code with it.
+//! Each step updates the job's issuance-log record.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio::sync::{Notify, Semaphore, watch};
+
+use super::{OutgoingMessage, SendError, Senders};
+use crate::clock::Clock;
+use crate::domain::template::{self, Values};
+use crate::domain::{DeliveryAttempt, DeliveryStatus, OutboxJob};
+use crate::metrics::{DeliveryLabels, Metrics};
+use crate::secrets::ServerKeys;
+use crate::store::Store;
+
+/// Tries per channel before moving to the next fallback.
+pub const MAX_ATTEMPTS_PER_CHANNEL: u32 = 4;
+/// How long one send may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How far a job's due time moves while it is being sent; past it, it is picked up again.
+const LEASE_MS: i64 = 60_000;
+const BACKOFF_BASE_MS: i64 = 1_000;
+const BACKOFF_CAP_MS: i64 = 60_000;
+/// How often the worker looks for due jobs when nothing wakes it.
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Clone)]
+pub struct Outbox {
+    pub store: Store,
+    pub keys: Arc<ServerKeys>,
+    pub senders: Senders,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    pub wake: Arc<Notify>,
+    pub workers: usize,
+}
+
+impl Outbox {
+    /// Runs until `shutdown` turns true, then waits for the sends in flight.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.workers));
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.dispatch_due(&slots).await;
+            self.metrics
+                .outbox_depth
+                .set(i64::try_from(self.store.outbox_len()).unwrap_or(i64::MAX));
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        // Let sends in flight finish (each is bounded by SEND_TIMEOUT).
+        let all = u32::try_from(self.workers).unwrap_or(u32::MAX);
+        let _drained = tokio::time::timeout(
+            SEND_TIMEOUT + Duration::from_secs(1),
+            slots.acquire_many(all),
+        )
+        .await;
+    }
+
+    async fn dispatch_due(&self, slots: &Arc<Semaphore>) {
+        let now = self.clock.now_ms();
+        let due = match self.store.due_jobs(now, self.workers * 4) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                return;
+            }
+        };
+        for mut job in due {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let old_due = job.due_ms;
+            job.due_ms = now + LEASE_MS;
+            if let Err(e) = self.store.reschedule_job(old_due, &job) {
+                tracing::error!(error = %e, "leasing an outbox job failed");
+                continue;
+            }
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.deliver(job).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// One try at one job, and what follows from it.
+    async fn deliver(&self, mut job: OutboxJob) {
+        let now = self.clock.now_ms();
+        if now >= job.code_expires_ms {
+            return self.finish(&job, DeliveryStatus::Expired, None);
+        }
+        let outcome = self.send_once(&job).await;
+        let attempt = DeliveryAttempt {
+            time_ms: self.clock.now_ms(),
+            channel: job.channel,
+            ok: outcome.is_ok(),
+            provider_status: outcome.as_ref().ok().cloned(),
+            error: outcome
+                .as_ref()
+                .err()
+                .map(|e| e.to_string().chars().take(200).collect()),
+        };
+        let label = match &outcome {
+            Ok(_) => "sent",
+            Err(SendError::Temporary(_)) => "temporary_failure",
+            Err(SendError::Permanent(_)) => "permanent_failure",
+        };
+        self.metrics
+            .deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: job.channel.as_str(),
+                outcome: label,
+            })
+            .inc();
+        job.attempts += 1;
+        let give_up_on_channel = match &outcome {
+            Ok(_) => return self.finish(&job, DeliveryStatus::Sent, Some(attempt)),
+            Err(SendError::Permanent(_)) => true,
+            Err(SendError::Temporary(_)) => job.attempts >= MAX_ATTEMPTS_PER_CHANNEL,
+        };
+        let old_due = job.due_ms;
+        if give_up_on_channel {
+            if job.fallbacks.is_empty() {
+                return self.finish(&job, DeliveryStatus::Failed, Some(attempt));
+            }
+            let (channel, destination) = job.fallbacks.remove(0);
+            tracing::info!(job = %job.id, from = job.channel.as_str(), to = channel.as_str(), "moving delivery to the fallback channel");
+            job.channel = channel;
+            job.destination = destination;
+            job.attempts = 0;
+            job.due_ms = self.clock.now_ms();
+        } else {
+            job.due_ms = self.clock.now_ms() + backoff_ms(job.attempts);
+            if job.due_ms >= job.code_expires_ms {
+                return self.finish(&job, DeliveryStatus::Expired, Some(attempt));
+            }
+        }
+        if let Err(e) = self.store.reschedule_job(old_due, &job) {
+            tracing::error!(error = %e, "rescheduling an outbox job failed");
+        }
+        self.record(&job, DeliveryStatus::Queued, Some(attempt));
+        self.wake.notify_one();
+    }
+
+    /// Renders and sends; the code exists in the clear only inside this call.
+    async fn send_once(&self, job: &OutboxJob) -> Result<String, SendError> {
+        let brand = self
+            .store
+            .loaded_brand(&job.brand)
+            .ok_or_else(|| SendError::Permanent("the brand no longer exists".into()))?;
+        let config = brand.brand.channels.get(&job.channel).ok_or_else(|| {
+            SendError::Permanent(format!("{} is not configured", job.channel.as_str()))
+        })?;
+        let code = self.keys.unseal(&job.id, &job.sealed_code).ok_or_else(|| {
+            SendError::Permanent("the sealed code could not be opened (server key missing?)".into())
+        })?;
+        let validity_minutes =
+            u32::try_from((job.code_expires_ms - self.clock.now_ms()).max(0) / 60_000 + 1)
+                .unwrap_or(1)
+                .min(brand.brand.settings.otp_ttl_seconds.div_ceil(60));
+        let locale = job.locale.as_deref();
+        let tpl = template::template_for(&brand.brand, job.channel, locale);
+        let values = Values {
+            otp: code.expose(),
+            brand: brand.brand.name.as_str(),
+            validity_minutes,
+        };
+        let rendered = template::render(&tpl, &values);
+        let msg = OutgoingMessage {
+            brand: &brand.brand.name,
+            channel: job.channel,
+            to: &job.destination,
+            otp: code.expose(),
+            validity_minutes,
+            locale,
+            rendered: &rendered,
+        };
+        let sender = self.senders.for_config(config);
+        match tokio::time::timeout(SEND_TIMEOUT, sender.send(&msg)).await {
+            Ok(Ok(receipt)) => Ok(receipt.provider_status),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(SendError::Temporary(format!(
+                "no answer within {} s",
+                SEND_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    fn finish(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {
+        if let Err(e) = self.store.finish_job(job) {
+            tracing::error!(error = %e, "deleting a finished outbox job failed");
+        }
+        self.record(job, status, attempt);
+        tracing::info!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");
+    }
+
+    fn record(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {
+        let channel = job.channel;
+        let result = self.store.update_log(job.log_id, |r| {
+            r.delivery = status;
+            r.channel = Some(channel);
+            if let Some(a) = &attempt {
+                r.attempts.push(a.clone());
+            }
+        });
+        if let Err(e) = result {
+            tracing::error!(error = %e, "updating an issuance-log record failed");
+        }
+    }
+}
+
+/// Exponential backoff plus up to 50 % random jitter: attempt 1 → 1–1.5 s, 2 → 2–3 s, …
+/// capped at 60 s (+ jitter), so many failing jobs do not retry in lockstep.
+fn backoff_ms(attempts: u32) -> i64 {
+    let exp = BACKOFF_BASE_MS
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(BACKOFF_CAP_MS);
+    exp + rand::rng().random_range(0..=exp / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for _ in 0..100 {
+            let first = backoff_ms(1);
+            assert!((1_000..=1_500).contains(&first), "{first}");
+            let late = backoff_ms(20);
+            assert!((60_000..=90_000).contains(&late), "{late}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! HTTP: the public and admin routers and how they are served. Both listeners get a body
+//! limit, a request timeout, a header-read timeout (hyper-util with a timer: axum 0.8's
+//! `serve` sets none), a concurrency limit that sheds with 503, a panic catcher, and graceful
+//! shutdown that drains in-flight requests.
+
+pub mod admin;
+pub mod error;
+mod ops;
+pub mod public;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::header;
+use axum::response::Response;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::{ServiceBuilder, ServiceExt};
+
+pub use ops::ApiDoc;
+
+use crate::config::Config;
+use crate::service::Services;
+
+/// Request bodies larger than this are refused (1519 on the public API).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The public listener's routes: the OTP API and the operational endpoints.
+pub fn public_router(services: Arc<Services>) -> Router {
+    let config = services.config.clone();
+    harden(
+        public::router().merge(ops::router()).with_state(services),
+        &config,
+    )
+}
+
+/// The admin listener's routes.
+pub fn admin_router(services: Arc<Services>, admin_token: Arc<str>) -> Router {
+    let config = services.config.clone();
+    harden(admin::router(admin_token).with_state(services), &config)
+}
+
+fn harden(router: Router, config: &Config) -> Router {
+    let timeout = Duration::from_secs(config.request_timeout_seconds);
+    router
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            ServiceBuilder::new()
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+                    error::internal_error()
+                }))
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    error::overloaded()
+                }))
+                .load_shed()
+                .concurrency_limit(config.max_concurrent_requests)
+                .timeout(timeout),
+        )
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                header::COOKIE,
+            ]),
+        )
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then drains open connections
+/// (at most `drain` long).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    config: Arc<Config>,
+    mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let header_timeout = Duration::from_secs(config.header_read_timeout_seconds);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            let router = router.clone();
+            async move {
+                Ok::<Response, Infallible>(
+                    router
+                        .oneshot(req.map(axum::body::Body::new))
+                        .await
+                        .unwrap_or_else(|e| match e {}),
+                )
+            }
+        });
+        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true);
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the drain period");
+    }
+}

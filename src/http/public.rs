@@ -1,0 +1,488 @@
+//! The public OTP API under `/auth/v1` (mobile) and `/auth/v1/web`: token/generate,
+//! otp/generate, otp/validate, single or batch. Handlers read the body, hand each request
+//! object to one service function and map the answer; no business rule lives here.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{Envelope, Status, refusal_body, refusal_response};
+use crate::domain::{Flow, Refusal};
+use crate::metrics::RequestLabels;
+use crate::service::{Fields, RequestContext, Services};
+
+const MAX_BATCH: usize = 100;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Token,
+    Generate,
+    Validate,
+}
+
+impl Operation {
+    fn endpoint(self) -> &'static str {
+        match self {
+            Self::Token => "token/generate",
+            Self::Generate => "otp/generate",
+            Self::Validate => "otp/validate",
+        }
+    }
+}
+
+pub fn router() -> Router<Arc<Services>> {
+    Router::new()
+        .route("/auth/v1/token/generate", post(token_mobile))
+        .route("/auth/v1/web/token/generate", post(token_web))
+        .route("/auth/v1/otp/generate", post(generate_mobile))
+        .route("/auth/v1/web/otp/generate", post(generate_web))
+        .route("/auth/v1/otp/validate", post(validate_mobile))
+        .route("/auth/v1/web/otp/validate", post(validate_web))
+}
+
+/// Request body of token/generate (also accepted: a JSON array of 1–100 of these).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
+pub struct TokenRequest {
+    /// MOBILE, EMAIL or USERNAME.
+    identifier_type: String,
+    identifier_value: String,
+    brand: String,
+    /// Required on the mobile path.
+    device_id: Option<String>,
+    /// Destination for USERNAME identifiers and mobile fallbacks.
+    mobile: Option<String>,
+    /// Destination for USERNAME identifiers and e-mail fallbacks.
+    email: Option<String>,
+    /// Payload signature (§5), when the brand requires it.
+    hash: Option<String>,
+    /// Epoch milliseconds, signed with `hash`.
+    time_stamp: Option<i64>,
+}
+
+/// Request body of otp/generate (also accepted: a JSON array of 1–100 of these).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
+pub struct GenerateRequest {
+    identifier_type: String,
+    identifier_value: String,
+    brand: String,
+    session_id: String,
+    device_id: Option<String>,
+    mobile: Option<String>,
+    email: Option<String>,
+    /// Template locale, e.g. `vi-VN`.
+    locale: Option<String>,
+    hash: Option<String>,
+    time_stamp: Option<i64>,
+}
+
+/// Request body of otp/validate (also accepted: a JSON array of 1–100 of these).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
+pub struct ValidateRequest {
+    identifier_type: String,
+    identifier_value: String,
+    brand: String,
+    session_id: String,
+    device_id: Option<String>,
+    /// The code: a string, or a number left-padded with zeros to `otpLength`.
+    #[schema(value_type = String)]
+    otp: Value,
+    hash: Option<String>,
+    time_stamp: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Auth {
+    token: String,
+    key: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    app_registered: bool,
+    session_id: Option<String>,
+    role: &'static str,
+    user_registered_for_password: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionResponse {
+    status: Status,
+    auth: Auth,
+    user: User,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateQuery {
+    fallback_channel: Option<String>,
+}
+
+/// The body of one answer, with its HTTP status and Retry-After.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    retry_after: Option<u64>,
+}
+
+#[utoipa::path(post, path = "/auth/v1/token/generate", tag = "sessions", request_body = TokenRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = Envelope), (status = 429, body = Envelope)))]
+async fn token_mobile(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Token,
+        Flow::Mobile,
+        "/auth/v1/token/generate",
+        peer,
+        &headers,
+        None,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/web/token/generate", tag = "sessions", request_body = TokenRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = Envelope), (status = 429, body = Envelope)))]
+async fn token_web(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Token,
+        Flow::Web,
+        "/auth/v1/web/token/generate",
+        peer,
+        &headers,
+        None,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/otp/generate", tag = "otp", request_body = GenerateRequest,
+    params(("fallbackChannel" = Option<String>, Query, description = "SMS, EMAIL, WHATSAPP or ZALO")),
+    responses((status = 200, body = Envelope), (status = 400, body = Envelope), (status = 401, body = Envelope), (status = 429, body = Envelope)))]
+async fn generate_mobile(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<GenerateQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Generate,
+        Flow::Mobile,
+        "/auth/v1/otp/generate",
+        peer,
+        &headers,
+        q.fallback_channel,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/web/otp/generate", tag = "otp", request_body = GenerateRequest,
+    params(("fallbackChannel" = Option<String>, Query, description = "SMS, EMAIL, WHATSAPP or ZALO")),
+    responses((status = 200, body = Envelope), (status = 400, body = Envelope), (status = 401, body = Envelope), (status = 429, body = Envelope)))]
+async fn generate_web(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<GenerateQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Generate,
+        Flow::Web,
+        "/auth/v1/web/otp/generate",
+        peer,
+        &headers,
+        q.fallback_channel,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/otp/validate", tag = "otp", request_body = ValidateRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = Envelope), (status = 401, body = Envelope), (status = 429, body = Envelope)))]
+async fn validate_mobile(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Validate,
+        Flow::Mobile,
+        "/auth/v1/otp/validate",
+        peer,
+        &headers,
+        None,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/auth/v1/web/otp/validate", tag = "otp", request_body = ValidateRequest,
+    responses((status = 200, body = SessionResponse), (status = 400, body = Envelope), (status = 401, body = Envelope), (status = 429, body = Envelope)))]
+async fn validate_web(
+    State(s): State<Arc<Services>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &s,
+        Operation::Validate,
+        Flow::Web,
+        "/auth/v1/web/otp/validate",
+        peer,
+        &headers,
+        None,
+        body,
+    )
+    .await
+}
+
+/// Reads the body as one request object or a batch, and answers each.
+#[allow(clippy::too_many_arguments)] // reason: the six handlers differ only in these
+async fn handle(
+    s: &Services,
+    op: Operation,
+    flow: Flow,
+    path: &'static str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    fallback_channel: Option<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let ctx = RequestContext {
+        flow,
+        path,
+        client: client_addr(peer, headers, &s.config.trusted_proxies),
+        fallback_channel,
+    };
+    let items = match read_items(headers, body) {
+        Ok(items) => items,
+        Err(refusal) => {
+            if op == Operation::Generate {
+                s.record_malformed_generate(&ctx, &refusal);
+            }
+            count(s, op, &refusal_body(&refusal).status);
+            return refusal_response(&refusal, false);
+        }
+    };
+    match items {
+        Items::One(obj) => {
+            let answer = answer_one(s, op, &ctx, &obj).await;
+            let mut response = (answer.status, Json(answer.body)).into_response();
+            if let Some(secs) = answer.retry_after {
+                if let Ok(v) = secs.to_string().parse() {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            response
+        }
+        Items::Batch(objs) => {
+            let mut bodies = Vec::with_capacity(objs.len());
+            for obj in &objs {
+                bodies.push(answer_one(s, op, &ctx, obj).await.body);
+            }
+            (StatusCode::OK, Json(Value::Array(bodies))).into_response()
+        }
+    }
+}
+
+async fn answer_one(
+    s: &Services,
+    op: Operation,
+    ctx: &RequestContext,
+    obj: &Map<String, Value>,
+) -> Answer {
+    let f = Fields(obj);
+    let (result, http200) = match op {
+        Operation::Token => {
+            let r = s.issue_token(&f, ctx).await;
+            (
+                r.result
+                    .map(|t| session_body(Some(t.session_id.to_string()), "VIEW", t.token, None)),
+                r.errors_as_http200,
+            )
+        }
+        Operation::Generate => {
+            let r = s.generate_otp(&f, ctx).await;
+            (
+                r.result.map(|_| {
+                    json_value(&Envelope {
+                        status: Status::ok(),
+                    })
+                }),
+                r.errors_as_http200,
+            )
+        }
+        Operation::Validate => {
+            let r = s.validate_otp(&f, ctx).await;
+            (
+                r.result.map(|t| session_body(None, "USER", t.token, t.key)),
+                r.errors_as_http200,
+            )
+        }
+    };
+    match result {
+        Ok(body) => {
+            s.metrics
+                .requests
+                .get_or_create(&RequestLabels {
+                    endpoint: op.endpoint(),
+                    code: 200,
+                })
+                .inc();
+            Answer {
+                status: StatusCode::OK,
+                body,
+                retry_after: None,
+            }
+        }
+        Err(refusal) => {
+            let envelope = refusal_body(&refusal);
+            count(s, op, &envelope.status);
+            let status = if http200 {
+                StatusCode::OK
+            } else {
+                super::error::http_status(refusal.code)
+            };
+            Answer {
+                status,
+                body: json_value(&envelope),
+                retry_after: refusal.retry_after_secs,
+            }
+        }
+    }
+}
+
+fn count(s: &Services, op: Operation, status: &Status) {
+    s.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            endpoint: op.endpoint(),
+            code: status.code,
+        })
+        .inc();
+}
+
+fn session_body(
+    session_id: Option<String>,
+    role: &'static str,
+    token: String,
+    key: Option<String>,
+) -> Value {
+    json_value(&SessionResponse {
+        status: Status::ok(),
+        auth: Auth { token, key },
+        user: User {
+            app_registered: false,
+            session_id,
+            role,
+            user_registered_for_password: false,
+        },
+    })
+}
+
+fn json_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+enum Items {
+    One(Map<String, Value>),
+    Batch(Vec<Map<String, Value>>),
+}
+
+/// Content type, size and JSON shape: each failure is a 1519 naming the problem.
+fn read_items(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Items, Refusal> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::invalid("the request body is larger than 64 KiB"),
+        _ => Refusal::invalid("the request body could not be read"),
+    })?;
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json_type {
+        return Err(Refusal::invalid("Content-Type must be application/json"));
+    }
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| Refusal::invalid(format!("the body is not valid JSON ({e})")))?;
+    match value {
+        Value::Object(obj) => Ok(Items::One(obj)),
+        Value::Array(items) if items.is_empty() => Err(Refusal::invalid(
+            "a batch holds 1 to 100 requests; this one is empty",
+        )),
+        Value::Array(items) if items.len() > MAX_BATCH => Err(Refusal::invalid(format!(
+            "a batch holds 1 to 100 requests; this one has {}",
+            items.len()
+        ))),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(obj) => Ok(obj),
+                _ => Err(Refusal::invalid(format!(
+                    "batch item {i} is not a JSON object"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Items::Batch),
+        _ => Err(Refusal::invalid(
+            "the body must be a JSON object or an array of objects",
+        )),
+    }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let peer_ip = peer.ip().to_canonical();
+    if !trusted.contains(&peer_ip) {
+        return peer_ip;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer_ip)
+}

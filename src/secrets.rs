@@ -1,0 +1,353 @@
+//! The server's key ring, kept outside the sled trees: an owner-only file in the data
+//! directory (`server-keys.json`, mode 0600) or the `OTPD_SERVER_KEYS` environment variable.
+//! Every master key derives three sub-keys: one for code HMACs, one sealing codes inside
+//! outbox jobs, one Ed25519 seed for tokens. The first key is active; older keys still verify
+//! and unseal, so rotating means putting a new key first.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use hmac::{Hmac, KeyInit, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::domain::{BrandName, Identifier, OtpCode, SessionId};
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub const KEY_FILE: &str = "server-keys.json";
+pub const KEY_ENV: &str = "OTPD_SERVER_KEYS";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("server keys: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("server keys: {0}")]
+    Format(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    keys: Vec<KeyFileEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFileEntry {
+    id: u32,
+    secret: String,
+}
+
+struct MasterKey {
+    id: u32,
+    otp_hash: [u8; 32],
+    seal: ChaCha20Poly1305,
+    jwt: jsonwebtoken::EncodingKey,
+    jwk: jsonwebtoken::jwk::Jwk,
+}
+
+/// The loaded key ring.
+pub struct ServerKeys {
+    keys: Vec<MasterKey>,
+}
+
+impl std::fmt::Debug for ServerKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerKeys")
+            .field("ids", &self.keys.iter().map(|k| k.id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn derive(master: &[u8], label: &str) -> [u8; 32] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(master)
+        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): a fixed 16-byte header, then the seed.
+fn ed25519_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
+    const HEADER: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let mut der = HEADER.to_vec();
+    der.extend_from_slice(seed);
+    der
+}
+
+impl ServerKeys {
+    /// From the environment if set, else from the key file, created (0600) on first start.
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, SecretsError> {
+        if let Ok(text) = std::env::var(KEY_ENV) {
+            return Self::from_json(&text);
+        }
+        let path = data_dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                warn_if_readable_by_others(&path);
+                Self::from_json(&text)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let text = Self::new_key_file(1)?;
+                write_owner_only(&path, text.as_bytes())?;
+                Self::from_json(&text)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A fresh key-file text holding one random key.
+    pub fn new_key_file(id: u32) -> Result<String, SecretsError> {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let file = KeyFile {
+            keys: vec![KeyFileEntry {
+                id,
+                secret: B64.encode(secret),
+            }],
+        };
+        serde_json::to_string_pretty(&file).map_err(|e| SecretsError::Format(e.to_string()))
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, SecretsError> {
+        let file: KeyFile =
+            serde_json::from_str(text).map_err(|e| SecretsError::Format(e.to_string()))?;
+        if file.keys.is_empty() {
+            return Err(SecretsError::Format("the key ring holds no key".into()));
+        }
+        let keys = file
+            .keys
+            .iter()
+            .map(|k| {
+                let master = B64
+                    .decode(&k.secret)
+                    .map_err(|e| SecretsError::Format(format!("key {}: {e}", k.id)))?;
+                if master.len() < 32 {
+                    return Err(SecretsError::Format(format!(
+                        "key {}: needs at least 32 bytes",
+                        k.id
+                    )));
+                }
+                let seal = ChaCha20Poly1305::new((&derive(&master, "otpd/outbox-seal/v1")).into());
+                let jwt = jsonwebtoken::EncodingKey::from_ed_der(&ed25519_pkcs8(&derive(
+                    &master,
+                    "otpd/jwt-ed25519/v1",
+                )));
+                let mut jwk =
+                    jsonwebtoken::jwk::Jwk::from_encoding_key(&jwt, jsonwebtoken::Algorithm::EdDSA)
+                        .map_err(|e| SecretsError::Format(format!("key {}: {e}", k.id)))?;
+                jwk.common.key_id = Some(k.id.to_string());
+                jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+                Ok(MasterKey {
+                    id: k.id,
+                    otp_hash: derive(&master, "otpd/otp-hash/v1"),
+                    seal,
+                    jwt,
+                    jwk,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { keys })
+    }
+
+    fn active(&self) -> &MasterKey {
+        &self.keys[0]
+    }
+
+    fn by_id(&self, id: u32) -> Option<&MasterKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+
+    /// The keyed hash a session stores: HMAC-SHA256 over the code bound to its session.
+    /// Returns the key id used with it.
+    pub fn hash_code(
+        &self,
+        brand: &BrandName,
+        session: &SessionId,
+        id: &Identifier,
+        code: &OtpCode,
+    ) -> (u32, [u8; 32]) {
+        let key = self.active();
+        (key.id, code_mac(&key.otp_hash, brand, session, id, code))
+    }
+
+    /// Constant-time check of a candidate against a stored hash.
+    pub fn code_matches(
+        &self,
+        key_id: u32,
+        stored: &[u8; 32],
+        brand: &BrandName,
+        session: &SessionId,
+        id: &Identifier,
+        candidate: &OtpCode,
+    ) -> bool {
+        let Some(key) = self.by_id(key_id) else {
+            return false;
+        };
+        code_mac(&key.otp_hash, brand, session, id, candidate)
+            .ct_eq(stored)
+            .into()
+    }
+
+    /// Encrypts a code for an outbox job; `job_id` is bound as associated data.
+    pub fn seal(&self, job_id: &uuid::Uuid, code: &OtpCode) -> Vec<u8> {
+        let key = self.active();
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: code.expose().as_bytes(),
+            aad: job_id.as_bytes(),
+        };
+        let ciphertext = key
+            .seal
+            .encrypt(&Nonce::from(nonce), payload)
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(4 + 12 + ciphertext.len());
+        out.extend_from_slice(&key.id.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    pub fn unseal(&self, job_id: &uuid::Uuid, sealed: &[u8]) -> Option<OtpCode> {
+        let id = u32::from_be_bytes(sealed.get(..4)?.try_into().ok()?);
+        let nonce: [u8; 12] = sealed.get(4..16)?.try_into().ok()?;
+        let key = self.by_id(id)?;
+        let payload = Payload {
+            msg: sealed.get(16..)?,
+            aad: job_id.as_bytes(),
+        };
+        let plain = key.seal.decrypt(&Nonce::from(nonce), payload).ok()?;
+        String::from_utf8(plain).ok().map(|s| OtpCode::fixed(&s))
+    }
+
+    /// Signs token claims with the active Ed25519 key (`kid` = key id).
+    pub fn sign_jwt<T: Serialize>(
+        &self,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let key = self.active();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(key.id.to_string());
+        jsonwebtoken::encode(&header, claims, &key.jwt)
+    }
+
+    /// The public keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
+        jsonwebtoken::jwk::JwkSet {
+            keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
+        }
+    }
+}
+
+fn code_mac(
+    key: &[u8; 32],
+    brand: &BrandName,
+    session: &SessionId,
+    id: &Identifier,
+    code: &OtpCode,
+) -> [u8; 32] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+    for part in [
+        brand.as_str(),
+        session.as_str(),
+        id.kind().as_str(),
+        id.value(),
+        code.expose(),
+    ] {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Writes a file only its owner can read (0600 on Unix).
+pub fn write_owner_only(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "server key file is readable by others; chmod 600 it");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::IdentifierType;
+
+    fn ring() -> ServerKeys {
+        ServerKeys::from_json(&ServerKeys::new_key_file(7).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_code_matches_only_its_own_session_and_identifier() {
+        let keys = ring();
+        let brand = BrandName::parse("demo").unwrap();
+        let s1 = SessionId::new_random();
+        let s2 = SessionId::new_random();
+        let id = Identifier::parse(IdentifierType::Mobile, "+84901234567").unwrap();
+        let other = Identifier::parse(IdentifierType::Mobile, "+84901234568").unwrap();
+        let code = OtpCode::fixed("123456");
+        let (kid, hash) = keys.hash_code(&brand, &s1, &id, &code);
+        assert_eq!(kid, 7);
+        assert!(keys.code_matches(kid, &hash, &brand, &s1, &id, &code));
+        assert!(!keys.code_matches(kid, &hash, &brand, &s2, &id, &code));
+        assert!(!keys.code_matches(kid, &hash, &brand, &s1, &other, &code));
+        assert!(!keys.code_matches(kid, &hash, &brand, &s1, &id, &OtpCode::fixed("123457")));
+        assert!(!keys.code_matches(99, &hash, &brand, &s1, &id, &code));
+    }
+
+    #[test]
+    fn sealed_codes_open_only_for_their_job() {
+        let keys = ring();
+        let job = uuid::Uuid::new_v4();
+        let sealed = keys.seal(&job, &OtpCode::fixed("987654"));
+        assert!(!sealed.windows(6).any(|w| w == b"987654"));
+        assert_eq!(keys.unseal(&job, &sealed).unwrap().expose(), "987654");
+        assert!(keys.unseal(&uuid::Uuid::new_v4(), &sealed).is_none());
+    }
+
+    #[test]
+    fn tokens_verify_with_the_published_jwks() {
+        let keys = ring();
+        let token = keys
+            .sign_jwt(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}))
+            .unwrap();
+        let jwk = &keys.jwks().keys[0];
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &v).unwrap();
+        assert_eq!(data.claims["sub"], "x");
+    }
+}

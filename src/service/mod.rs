@@ -1,0 +1,115 @@
+//! Use-cases: one function per public operation (`issue_token`, `generate_otp`,
+//! `validate_otp`) and the admin operations. Each takes `now` from the clock, applies the rules
+//! of `domain/` in the order API.md gives, and reads and writes through `store/`.
+
+pub mod admin;
+mod checks;
+mod fields;
+mod generate;
+mod token;
+mod validate;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{Quota, RateLimiter};
+use tokio::sync::Notify;
+
+pub use fields::Fields;
+pub use generate::GenerateOutcome;
+pub use token::{IssuedTokens, TokenOutcome};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::delivery::Senders;
+use crate::domain::{ApiCode, Flow, Refusal};
+use crate::metrics::Metrics;
+use crate::secrets::ServerKeys;
+use crate::store::Store;
+
+type ClientLimiter = RateLimiter<
+    IpAddr,
+    governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
+    Clock,
+    governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+>;
+
+/// Everything the use-cases share: one per running server.
+pub struct Services {
+    pub store: Store,
+    pub keys: Arc<ServerKeys>,
+    pub clock: Clock,
+    pub senders: Senders,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<Config>,
+    /// Woken after a delivery job is committed.
+    pub outbox_wake: Arc<Notify>,
+    client_limiter: Option<ClientLimiter>,
+}
+
+/// Where a request came from and on which path.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub flow: Flow,
+    /// The request path, as signed (`/auth/v1/otp/generate`).
+    pub path: &'static str,
+    pub client: IpAddr,
+    /// The raw `fallbackChannel` query parameter (generate only).
+    pub fallback_channel: Option<String>,
+}
+
+/// A use-case's answer and how to send errors for this brand (`errorsAsHttp200`).
+#[derive(Debug)]
+pub struct Reply<T> {
+    pub result: Result<T, Refusal>,
+    pub errors_as_http200: bool,
+}
+
+impl Services {
+    pub fn new(
+        store: Store,
+        keys: Arc<ServerKeys>,
+        clock: Clock,
+        senders: Senders,
+        config: Arc<Config>,
+    ) -> Self {
+        let client_limiter = NonZeroU32::new(config.client_rate_limit_per_minute)
+            .map(|n| RateLimiter::new(Quota::per_minute(n), Default::default(), clock.clone()));
+        Self {
+            store,
+            keys,
+            clock,
+            senders,
+            metrics: Arc::new(Metrics::new()),
+            config,
+            outbox_wake: Arc::new(Notify::new()),
+            client_limiter,
+        }
+    }
+
+    /// The per-client-address limit (1702).
+    fn check_client_rate(&self, client: IpAddr) -> Result<(), Refusal> {
+        let Some(limiter) = &self.client_limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
+            Refusal::retry_after(ApiCode::ClientRateLimited, wait.as_secs() + 1)
+        })
+    }
+
+    /// Forgets idle client-limiter keys (called by the sweeper).
+    pub fn trim_rate_limiter(&self) {
+        if let Some(limiter) = &self.client_limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// Logs an internal failure once and turns it into the generic answer for the operation.
+fn internal(code: ApiCode, what: &str, error: &dyn std::fmt::Display) -> Refusal {
+    tracing::error!(error = %error, "{what} failed");
+    Refusal::new(code)
+}
