@@ -75,6 +75,7 @@ impl RunningServer {
         self.services
             .store
             .close()
+            .await
             .context("final flush of the store")?;
         Ok(())
     }
@@ -132,14 +133,17 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
     let tasks = vec![
         tokio::spawn(http::serve(
             public,
-            http::public_router(services.clone()),
+            http::harden(http::public_router(services.clone()), &config),
             config.clone(),
             rx.clone(),
             options.drain,
         )),
         tokio::spawn(http::serve(
             admin,
-            http::admin_router(services.clone(), admin_token.clone()),
+            http::harden(
+                http::admin_router(services.clone(), admin_token.clone()),
+                &config,
+            ),
             config.clone(),
             rx.clone(),
             options.drain,

@@ -77,10 +77,10 @@ pub fn refusal_response(r: &Refusal, errors_as_http200: bool) -> Response {
         http_status(r.code)
     };
     let mut response = (status, Json(refusal_body(r))).into_response();
-    if let Some(secs) = r.retry_after_secs {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = r.retry_after_secs
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
 }

@@ -23,6 +23,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
 pub use ops::ApiDoc;
@@ -33,50 +34,50 @@ use crate::service::Services;
 /// Request bodies larger than this are refused (1519 on the public API).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// A whole listener's service: the router inside the listener-wide limits.
+pub type ListenerService = BoxCloneSyncService<Request, Response, Infallible>;
+
 /// The public listener's routes: the OTP API and the operational endpoints.
 pub fn public_router(services: Arc<Services>) -> Router {
-    let config = services.config.clone();
-    harden(
-        public::router().merge(ops::router()).with_state(services),
-        &config,
-    )
+    public::router().merge(ops::router()).with_state(services)
 }
 
-/// The admin listener's routes.
+/// The admin listener's routes (also what the desktop shell calls in-process).
 pub fn admin_router(services: Arc<Services>, admin_token: Arc<str>) -> Router {
-    let config = services.config.clone();
-    harden(admin::router(admin_token).with_state(services), &config)
+    admin::router(admin_token).with_state(services)
 }
 
-fn harden(router: Router, config: &Config) -> Router {
-    let timeout = Duration::from_secs(config.request_timeout_seconds);
-    router
+/// Wraps a listener's router: the concurrency limit, load shedding and timeout must wrap the
+/// whole router (`Router::layer` would give every route its own limit); the body limit, the
+/// panic catcher and sensitive-header marking apply per route.
+pub fn harden(router: Router, config: &Config) -> ListenerService {
+    let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(
-            ServiceBuilder::new()
-                .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-                    error::internal_error()
-                }))
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    error::overloaded()
-                }))
-                .load_shed()
-                .concurrency_limit(config.max_concurrent_requests)
-                .timeout(timeout),
-        )
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            error::internal_error()
+        }))
         .layer(
             tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
                 header::AUTHORIZATION,
                 header::COOKIE,
             ]),
-        )
+        );
+    let service = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            error::overloaded()
+        }))
+        .load_shed()
+        .concurrency_limit(config.max_concurrent_requests)
+        .timeout(Duration::from_secs(config.request_timeout_seconds))
+        .service(router);
+    BoxCloneSyncService::new(service)
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then drains open connections
 /// (at most `drain` long).
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: ListenerService,
     config: Arc<Config>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
@@ -95,18 +96,10 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
-        let router = router.clone();
+        let service = service.clone();
         let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            let router = router.clone();
-            async move {
-                Ok::<Response, Infallible>(
-                    router
-                        .oneshot(req.map(axum::body::Body::new))
-                        .await
-                        .unwrap_or_else(|e| match e {}),
-                )
-            }
+            service.clone().oneshot(req.map(axum::body::Body::new))
         });
         let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
         builder

@@ -303,10 +303,10 @@ async fn handle(
         Items::One(obj) => {
             let answer = answer_one(s, op, &ctx, &obj).await;
             let mut response = (answer.status, Json(answer.body)).into_response();
-            if let Some(secs) = answer.retry_after {
-                if let Ok(v) = secs.to_string().parse() {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+            if let Some(secs) = answer.retry_after
+                && let Ok(v) = secs.to_string().parse()
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             response
         }

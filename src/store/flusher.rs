@@ -14,6 +14,7 @@ use super::StoreError;
 #[derive(Clone)]
 pub struct Flusher {
     inner: Arc<Inner>,
+    task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 struct Inner {
@@ -34,9 +35,9 @@ impl Flusher {
             wake: Notify::new(),
             stopped: AtomicBool::new(false),
         });
-        let task = inner.clone();
-        tokio::spawn(async move {
-            let inner = task;
+        let handle = inner.clone();
+        let task = tokio::spawn(async move {
+            let inner = handle;
             loop {
                 inner.wake.notified().await;
                 if inner.stopped.load(Ordering::SeqCst) {
@@ -58,14 +59,21 @@ impl Flusher {
                 inner.finished.send_replace((generation, failed));
             }
         });
-        Self { inner }
+        Self {
+            inner,
+            task: Arc::new(std::sync::Mutex::new(Some(task))),
+        }
     }
 
-    /// Ends the flush loop; later waits fail fast.
-    pub fn stop(&self) {
+    /// Ends the flush loop and waits until it let go of the database; later waits fail fast.
+    pub async fn stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
         self.inner.wake.notify_one();
         self.inner.finished.send_replace((u64::MAX, true));
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// Returns once everything committed before this call is on disk.

@@ -32,6 +32,9 @@ pub enum StoreError {
     FlushFailed,
 }
 
+/// A tree's raw entries: (key, value) bytes.
+pub type TreeDump = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// How writes reach the disk before a request is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -88,12 +91,25 @@ const SCHEMA_VERSION: u32 = 1;
 
 impl Store {
     /// Opens (or creates) the store in `dir`. Must run inside a tokio runtime (the flusher).
+    /// sled locks its directory; when another instance is still letting go of it (a quick
+    /// restart), opening is retried for up to five seconds.
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()?;
+            .flush_every_ms(Some(500));
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 50 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             brands: tree("brands")?,
@@ -120,8 +136,8 @@ impl Store {
     }
 
     /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
-    pub fn close(&self) -> Result<(), StoreError> {
-        self.flusher.stop();
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.flusher.stop().await;
         self.flush_now()
     }
 
@@ -413,11 +429,10 @@ impl Store {
             .destination
             .as_deref()
             .and_then(|d| Destination::parse_key(d).ok())
+            && let Ok(brand) = BrandName::parse(&r.brand)
         {
-            if let Ok(brand) = BrandName::parse(&r.brand) {
-                self.log_by_dest
-                    .insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
-            }
+            self.log_by_dest
+                .insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
         }
         Ok(())
     }
@@ -592,16 +607,16 @@ impl Store {
         .into_uuid();
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
             let (k, v) = item?;
-            if let Ok(r) = records::decode_log(&v) {
-                if let (Ok(brand), Some(dest)) = (
+            if let Ok(r) = records::decode_log(&v)
+                && let (Ok(brand), Some(dest)) = (
                     BrandName::parse(&r.brand),
                     r.destination
                         .as_deref()
                         .and_then(|d| Destination::parse_key(d).ok()),
-                ) {
-                    self.log_by_dest
-                        .remove(keys::log_by_dest(&brand, &dest, r.id))?;
-                }
+                )
+            {
+                self.log_by_dest
+                    .remove(keys::log_by_dest(&brand, &dest, r.id))?;
             }
             self.log.remove(k)?;
             removed += 1;
@@ -610,7 +625,7 @@ impl Store {
     }
 
     /// Every tree's raw contents, for backups and for tests that look for leaked codes.
-    pub fn dump(&self) -> Result<Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>, StoreError> {
+    pub fn dump(&self) -> Result<Vec<(String, TreeDump)>, StoreError> {
         let mut out = Vec::new();
         for name in self.db.tree_names() {
             let tree = self.db.open_tree(&name)?;

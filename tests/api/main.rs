@@ -1,0 +1,12 @@
+//! Integration tests of the server over real HTTP: one binary, `spawn_app()` in helpers.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: test code fails loudly by design
+
+mod codes;
+mod concurrency;
+mod flow;
+mod hardening;
+mod helpers;
+mod hygiene;
+mod ops;
+mod persistence;
+mod signing;

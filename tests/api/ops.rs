@@ -1,0 +1,109 @@
+//! Health, metrics, OpenAPI and the JWKS that verifies issued tokens.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_metrics_and_openapi() {
+    let app = spawn_app().await;
+    for path in ["/health/live", "/health/ready"] {
+        assert_eq!(
+            app.client.get(app.url(path)).send().await.unwrap().status(),
+            200,
+            "{path}"
+        );
+    }
+    let session = app.session("MOBILE", MOBILE).await;
+    app.generate("MOBILE", MOBILE, &session).await;
+    app.code_sent_to(MOBILE, 0).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("otpd_requests_total{endpoint=\"otp/generate\",code=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("otpd_otps_issued_total{brand=\"DEMO\",channel=\"SMS\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("otpd_deliveries_total{channel=\"SMS\",outcome=\"sent\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("otpd_request_seconds_bucket"), "{metrics}");
+
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/auth/v1/token/generate",
+        "/auth/v1/web/otp/generate",
+        "/auth/v1/otp/validate",
+    ] {
+        assert!(doc["paths"][path]["post"].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn issued_tokens_verify_with_the_jwks() {
+    let app = spawn_app().await;
+    let (_, body, _) = app
+        .post(
+            "/auth/v1/token/generate",
+            &mobile_req("MOBILE", MOBILE, None),
+        )
+        .await;
+    let token = body["auth"]["token"].as_str().unwrap();
+    let jwks: JwkSet = app
+        .client
+        .get(app.url("/auth/v1/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = decode_header(token).unwrap().kid.unwrap();
+    let jwk = jwks.find(&kid).unwrap();
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&["otpd"]);
+    // The manual clock is ahead of or behind the wall clock; check the claims, not the time.
+    validation.validate_exp = false;
+    let data = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap();
+    assert_eq!(data.claims["sub"], "MOBILE|84901234567");
+    assert_eq!(data.claims["brand"], "DEMO");
+    assert_eq!(data.claims["dev"], DEVICE);
+    assert_eq!(data.claims["role"], "VIEW");
+    assert_eq!(
+        data.claims["exp"].as_i64().unwrap() - data.claims["iat"].as_i64().unwrap(),
+        900
+    );
+    // A tampered token fails.
+    let mut parts: Vec<&str> = token.split('.').collect();
+    let other = "eyJzdWIiOiJNT0JJTEV8MSJ9";
+    parts[1] = other;
+    assert!(
+        decode::<Value>(
+            &parts.join("."),
+            &DecodingKey::from_jwk(jwk).unwrap(),
+            &validation
+        )
+        .is_err()
+    );
+}
