@@ -1,12 +1,14 @@
 //! The outbox worker. Jobs are committed with the code they carry (sealed) in the issuing
-//! transaction; this worker picks up due jobs, *leases* each one (moves its due time past the
-//! send timeout) before sending, so a crash mid-send makes the job due again: delivery is at
-//! least once. A failed send is retried with exponential backoff and jitter until it succeeds,
+//! transaction; this worker picks up due jobs and remembers in memory which are being sent, so
+//! no job is sent twice at once. A job stays in the store, due, until its send ends: after a
+//! crash mid-send it is picked up again, so delivery is at least once. (One process owns the
+//! store — sled locks it — so an in-memory claim is enough; no lease write is needed.) A failed send is retried with exponential backoff and jitter until it succeeds,
 //! the code expires (EXPIRED: a dead code is never sent), or the attempts run out (the next
 //! fallback channel, else FAILED). A finished job is deleted, and its sealed code with it.
 //! Each step updates the job's issuance-log record.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::RngExt;
@@ -24,12 +26,13 @@ use crate::store::Store;
 pub const MAX_ATTEMPTS_PER_CHANNEL: u32 = 4;
 /// How long one send may take.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// How far a job's due time moves while it is being sent; past it, it is picked up again.
-const LEASE_MS: i64 = 60_000;
 const BACKOFF_BASE_MS: i64 = 1_000;
 const BACKOFF_CAP_MS: i64 = 60_000;
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_millis(100);
+
+/// Ids of the jobs being sent right now.
+type InFlight = Arc<Mutex<HashSet<uuid::Uuid>>>;
 
 #[derive(Clone)]
 pub struct Outbox {
@@ -46,11 +49,12 @@ impl Outbox {
     /// Runs until `shutdown` turns true, then waits for the sends in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.workers));
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            self.dispatch_due(&slots).await;
+            self.dispatch_due(&slots, &in_flight).await;
             self.metrics
                 .outbox_depth
                 .set(i64::try_from(self.store.outbox_len()).unwrap_or(i64::MAX));
@@ -69,28 +73,31 @@ impl Outbox {
         .await;
     }
 
-    async fn dispatch_due(&self, slots: &Arc<Semaphore>) {
+    async fn dispatch_due(&self, slots: &Arc<Semaphore>, in_flight: &InFlight) {
         let now = self.clock.now_ms();
-        let due = match self.store.due_jobs(now, self.workers * 4) {
+        let busy = in_flight.lock().map_or(0, |f| f.len());
+        let due = match self.store.due_jobs(now, busy + self.workers * 4) {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");
                 return;
             }
         };
-        for mut job in due {
+        for job in due {
+            let claimed = in_flight.lock().is_ok_and(|mut f| f.insert(job.id));
+            if !claimed {
+                continue;
+            }
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let old_due = job.due_ms;
-            job.due_ms = now + LEASE_MS;
-            if let Err(e) = self.store.reschedule_job(old_due, &job) {
-                tracing::error!(error = %e, "leasing an outbox job failed");
-                continue;
-            }
-            let this = self.clone();
+            let (this, in_flight) = (self.clone(), in_flight.clone());
             tokio::spawn(async move {
+                let id = job.id;
                 this.deliver(job).await;
+                if let Ok(mut f) = in_flight.lock() {
+                    f.remove(&id);
+                }
                 drop(permit);
             });
         }
@@ -98,6 +105,11 @@ impl Outbox {
 
     /// One try at one job, and what follows from it.
     async fn deliver(&self, mut job: OutboxJob) {
+        // The dispatcher's snapshot may be older than a send that just ended this job or
+        // moved it to a later try: only a job still queued under the same key is sent.
+        if !self.store.job_is_queued(&job).unwrap_or(false) {
+            return;
+        }
         let now = self.clock.now_ms();
         if now >= job.code_expires_ms {
             return self.finish(&job, DeliveryStatus::Expired, None);

@@ -179,6 +179,7 @@ impl Store {
     }
 
     // ---- brands ---------------------------------------------------------------------------
+    // Brand writes are rare and must survive a crash: each flushes before it returns.
 
     pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {
         self.brands
@@ -206,6 +207,7 @@ impl Store {
             )?
             .is_ok();
         if inserted {
+            self.db.flush()?;
             self.cache_brand(brand.clone());
         }
         Ok(inserted)
@@ -214,6 +216,7 @@ impl Store {
     pub fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
         self.brands
             .insert(keys::brand(&brand.name), records::encode_brand(brand)?)?;
+        self.db.flush()?;
         self.cache_brand(brand.clone());
         Ok(())
     }
@@ -551,6 +554,11 @@ impl Store {
                 TransactionError::Abort(()) => StoreError::Encode("reschedule aborted".into()),
             })?;
         Ok(())
+    }
+
+    /// Whether the job is still queued under its key (not finished, not moved).
+    pub fn job_is_queued(&self, job: &OutboxJob) -> Result<bool, StoreError> {
+        Ok(self.outbox.contains_key(keys::outbox(job.due_ms, job.id))?)
     }
 
     /// Deletes a finished job (with the sealed code it carried).

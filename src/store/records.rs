@@ -1,14 +1,15 @@
-//! On-disk records: versioned types of their own, converted to and from domain types. Hot-path
-//! records are postcard (compact, no field names, numbers in binary); brands are a JSON
-//! document. A new version adds a variant; old variants keep decoding.
+//! On-disk records: versioned types of their own, converted to and from domain types. Records
+//! are postcard (compact, no field names, numbers in binary: fewer bytes per OTP to write and
+//! flush); brands are a JSON document. A new version adds a variant; old variants keep
+//! decoding.
 
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::limits::Usage;
 use crate::domain::{
-    Brand, BrandName, ChannelKind, Destination, Flow, Identifier, IdentifierType, IssuanceRecord,
-    IssuedCode, OutboxJob, Session, SessionId,
+    Brand, BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, Flow, Identifier,
+    IdentifierType, IssuanceRecord, IssuedCode, OutboxJob, Session, SessionId,
 };
 
 pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
@@ -221,22 +222,99 @@ pub fn decode_job(bytes: &[u8]) -> Result<OutboxJob, StoreError> {
 
 // ---- issuance log -------------------------------------------------------------------------
 
-/// The log record is stored as its own JSON document version: it is read by operators and
-/// exported, rarely on a hot path, and gains fields over time.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
 pub enum LogRecord {
-    #[serde(rename = "1")]
-    V1(IssuanceRecord),
+    V1(LogV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LogV1 {
+    id: [u8; 16],
+    time_ms: i64,
+    brand: String,
+    path: String,
+    identifier_type: String,
+    identifier: String,
+    destination: Option<String>,
+    device_id: Option<String>,
+    session_id: Option<String>,
+    client_addr: String,
+    outcome: u16,
+    channel: Option<ChannelKind>,
+    delivery: DeliveryStatus,
+    test: bool,
+    attempts: Vec<AttemptV1>,
+    validated: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AttemptV1 {
+    time_ms: i64,
+    channel: ChannelKind,
+    ok: bool,
+    provider_status: Option<String>,
+    error: Option<String>,
 }
 
 pub fn encode_log(r: &IssuanceRecord) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&LogRecord::V1(r.clone())).map_err(|e| StoreError::Encode(e.to_string()))
+    encode(&LogRecord::V1(LogV1 {
+        id: *r.id.as_bytes(),
+        time_ms: r.time_ms,
+        brand: r.brand.clone(),
+        path: r.path.clone(),
+        identifier_type: r.identifier_type.clone(),
+        identifier: r.identifier.clone(),
+        destination: r.destination.clone(),
+        device_id: r.device_id.clone(),
+        session_id: r.session_id.clone(),
+        client_addr: r.client_addr.clone(),
+        outcome: r.outcome,
+        channel: r.channel,
+        delivery: r.delivery,
+        test: r.test,
+        attempts: r
+            .attempts
+            .iter()
+            .map(|a| AttemptV1 {
+                time_ms: a.time_ms,
+                channel: a.channel,
+                ok: a.ok,
+                provider_status: a.provider_status.clone(),
+                error: a.error.clone(),
+            })
+            .collect(),
+        validated: r.validated,
+    }))
 }
 
 pub fn decode_log(bytes: &[u8]) -> Result<IssuanceRecord, StoreError> {
-    match serde_json::from_slice(bytes) {
-        Ok(LogRecord::V1(r)) => Ok(r),
-        Err(e) => Err(StoreError::Decode("log record", e.to_string())),
-    }
+    let LogRecord::V1(r) = decode(bytes, "log record")?;
+    Ok(IssuanceRecord {
+        id: uuid::Uuid::from_bytes(r.id),
+        time_ms: r.time_ms,
+        brand: r.brand,
+        path: r.path,
+        identifier_type: r.identifier_type,
+        identifier: r.identifier,
+        destination: r.destination,
+        device_id: r.device_id,
+        session_id: r.session_id,
+        client_addr: r.client_addr,
+        outcome: r.outcome,
+        channel: r.channel,
+        delivery: r.delivery,
+        test: r.test,
+        attempts: r
+            .attempts
+            .into_iter()
+            .map(|a| DeliveryAttempt {
+                time_ms: a.time_ms,
+                channel: a.channel,
+                ok: a.ok,
+                provider_status: a.provider_status,
+                error: a.error,
+            })
+            .collect(),
+        validated: r.validated,
+    })
 }

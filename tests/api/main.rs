@@ -3,6 +3,7 @@
 
 mod codes;
 mod concurrency;
+mod crash;
 mod flow;
 mod hardening;
 mod helpers;

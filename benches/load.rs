@@ -1,0 +1,240 @@
+//! Load benchmark: throughput and latency of otpd's hot paths against a bare axum JSON
+//! endpoint measured in the same run on the same machine.
+//!
+//! Run: `cargo bench --bench load` (release build). Settings by environment:
+//! `BENCH_SECONDS` (default 5 per scenario), `BENCH_CONNECTIONS` (default 32), `BENCH_FILTER`
+//! (run only scenarios whose name contains it, e.g. `otp/generate (periodic)`).
+//! The load generator runs in the same process and shares the cores with the server, so the
+//! numbers compare scenarios with each other, not with a dedicated load box.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: a benchmark binary fails loudly
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use otpd::config::Config;
+use otpd::delivery::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
+use otpd::domain::BrandName;
+use otpd::store::Durability;
+use serde_json::{Value, json};
+
+/// Takes messages and drops them: the benchmark measures otpd, not a provider.
+struct NullSender;
+
+impl Sender for NullSender {
+    fn send<'a>(
+        &'a self,
+        _msg: &'a OutgoingMessage<'a>,
+    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
+        Box::pin(async {
+            Ok(SendReceipt {
+                provider_status: "null".into(),
+            })
+        })
+    }
+}
+
+struct Result_ {
+    name: String,
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn drive(
+    name: &str,
+    connections: usize,
+    duration: Duration,
+    make: Arc<dyn Fn(usize) -> (String, Option<Value>) + Send + Sync>,
+) -> Option<Result_> {
+    if std::env::var("BENCH_FILTER").is_ok_and(|f| !name.contains(&f)) {
+        return None;
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (client, counter, make) = (client.clone(), counter.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let i = counter.fetch_add(1, Ordering::Relaxed);
+                let (url, body) = make(i);
+                let t = Instant::now();
+                let response = match body {
+                    Some(b) => client.post(&url).json(&b).send().await,
+                    None => client.get(&url).send().await,
+                };
+                match response {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => errors += 1,
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Some(Result_ {
+        name: name.to_owned(),
+        requests: all.len(),
+        errors,
+        seconds,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
+}
+
+async fn start_otpd(durability: Durability) -> (otpd::RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        public_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        client_rate_limit_per_minute: 0,
+        durability,
+        ..Config::default()
+    };
+    let options = otpd::RunOptions {
+        log_sender: Some(Arc::new(NullSender)),
+        ..Default::default()
+    };
+    let server = otpd::run(config, options).await.unwrap();
+    let store = &server.services.store;
+    let mut brand = store
+        .brand(&BrandName::parse("DEMO").unwrap())
+        .unwrap()
+        .unwrap();
+    brand.settings.daily_otp_limit = 100_000;
+    brand.settings.resend_cooldown_seconds = 0;
+    store.put_brand(&brand).unwrap();
+    (server, dir)
+}
+
+fn mobile(i: usize) -> String {
+    format!("+8490{:07}", i)
+}
+
+/// Opens `n` sessions (one per customer) and returns their ids.
+async fn sessions(addr: SocketAddr, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let body = json!({"identifierType": "MOBILE", "identifierValue": mobile(i), "brand": "DEMO", "deviceId": "bench"});
+        let r: Value = client
+            .post(format!("http://{addr}/auth/v1/token/generate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        out.push(r["user"]["sessionId"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+async fn bare_axum() -> SocketAddr {
+    let app = axum::Router::new().route(
+        "/json",
+        axum::routing::post(|axum::Json(v): axum::Json<Value>| async move {
+            axum::Json(json!({"status": {"success": true, "code": 200, "message": "SUCCESS"}, "echo": v["brand"]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let connections: usize = std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let duration = Duration::from_secs(seconds);
+    let mut results = Vec::new();
+
+    let bare = bare_axum().await;
+    let url = format!("http://{bare}/json");
+    results.push(
+        drive(
+            "bare axum JSON endpoint (baseline)",
+            connections,
+            duration,
+            Arc::new(move |_| (url.clone(), Some(json!({"brand": "DEMO"})))),
+        )
+        .await,
+    );
+
+    for durability in [Durability::FlushEach, Durability::Periodic] {
+        let (server, _dir) = start_otpd(durability).await;
+        let addr = server.public_addr;
+        let label = match durability {
+            Durability::FlushEach => "flush-each",
+            Durability::Periodic => "periodic",
+        };
+        let token_url = format!("http://{addr}/auth/v1/token/generate");
+        results.push(
+            drive(&format!("otpd token/generate ({label})"), connections, duration, Arc::new(move |i| {
+                (token_url.clone(), Some(json!({"identifierType": "MOBILE", "identifierValue": mobile(i % 5000), "brand": "DEMO", "deviceId": "bench"})))
+            }))
+            .await,
+        );
+        let ids = Arc::new(sessions(addr, 2000).await);
+        let gen_url = format!("http://{addr}/auth/v1/otp/generate");
+        results.push(
+            drive(&format!("otpd otp/generate ({label})"), connections, duration, Arc::new(move |i| {
+                let k = i % ids.len();
+                (gen_url.clone(), Some(json!({"identifierType": "MOBILE", "identifierValue": mobile(k), "brand": "DEMO", "deviceId": "bench", "sessionId": ids[k]})))
+            }))
+            .await,
+        );
+        server.shutdown().await.unwrap();
+    }
+
+    println!("\n{connections} connections, {seconds} s per scenario, load generator in-process\n");
+    println!("| scenario | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in results.into_iter().flatten() {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {} |",
+            r.name,
+            r.requests as f64 / r.seconds,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors
+        );
+    }
+}
