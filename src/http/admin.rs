@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -52,6 +53,13 @@ pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
         .route(&format!("{brand}/signing/disable"), post(disable_signing))
         .route("/admin/api/audit", get(audit))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })
+        .method_not_allowed_fallback(|| async {
+            error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                "this admin route does not take that method",
+            )
+        })
         .layer(middleware::from_fn_with_state(admin_token, require_token))
 }
 
@@ -86,7 +94,7 @@ impl IntoResponse for AdminError {
         match &self {
             Self::NotFound(m) => error_response(StatusCode::NOT_FOUND, None, m),
             Self::Conflict(m) => error_response(StatusCode::CONFLICT, None, m),
-            Self::LimitZero => error_response(
+            Self::LimitZero(_) => error_response(
                 StatusCode::BAD_REQUEST,
                 Some(ApiCode::LimitZero.code()),
                 &self.to_string(),
@@ -106,6 +114,20 @@ impl IntoResponse for AdminError {
 }
 
 type AdminResult = Result<Response, AdminError>;
+
+/// `Path`, with a malformed segment (bad percent-encoding) answered in the admin error shape.
+struct Segments<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Segments<T> {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| Self(t))
+            .map_err(|e| AdminError::Invalid(format!("path: {}", e.body_text())))
+    }
+}
 
 fn ok(value: impl serde::Serialize) -> AdminResult {
     Ok(Json(value).into_response())
@@ -156,38 +178,54 @@ async fn create_brand(State(s): AppState, h: HeaderMap, b: Bytes) -> AdminResult
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-async fn show_brand(State(s): AppState, h: HeaderMap, Path(name): Path<String>) -> AdminResult {
+async fn show_brand(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
     ok(s.admin(&actor(&h)).show_brand(&name)?)
 }
 
 async fn update_brand(
     State(s): AppState,
     h: HeaderMap,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     b: Bytes,
 ) -> AdminResult {
     let patch: Map<String, Value> = body(&b)?;
     ok(s.admin(&actor(&h)).update_brand(&name, &patch).await?)
 }
 
-async fn disable_brand(State(s): AppState, h: HeaderMap, Path(name): Path<String>) -> AdminResult {
+async fn disable_brand(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
     ok(s.admin(&actor(&h)).set_brand_enabled(&name, false).await?)
 }
 
-async fn enable_brand(State(s): AppState, h: HeaderMap, Path(name): Path<String>) -> AdminResult {
+async fn enable_brand(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
     ok(s.admin(&actor(&h)).set_brand_enabled(&name, true).await?)
 }
 
 // ---- limits -------------------------------------------------------------------------------
 
-async fn list_limits(State(s): AppState, h: HeaderMap, Path(name): Path<String>) -> AdminResult {
+async fn list_limits(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
     ok(s.admin(&actor(&h)).list_limits(&name)?)
 }
 
 async fn show_limit(
     State(s): AppState,
     h: HeaderMap,
-    Path((name, dest)): Path<(String, String)>,
+    Segments((name, dest)): Segments<(String, String)>,
 ) -> AdminResult {
     ok(s.admin(&actor(&h)).show_limit(&name, &dest)?)
 }
@@ -201,7 +239,7 @@ struct SetLimit {
 async fn set_limit(
     State(s): AppState,
     h: HeaderMap,
-    Path((name, dest)): Path<(String, String)>,
+    Segments((name, dest)): Segments<(String, String)>,
     b: Bytes,
 ) -> AdminResult {
     let req: SetLimit = body(&b)?;
@@ -213,7 +251,7 @@ async fn set_limit(
 async fn unset_limit(
     State(s): AppState,
     h: HeaderMap,
-    Path((name, dest)): Path<(String, String)>,
+    Segments((name, dest)): Segments<(String, String)>,
 ) -> AdminResult {
     ok(s.admin(&actor(&h)).unset_limit(&name, &dest).await?)
 }
@@ -221,7 +259,7 @@ async fn unset_limit(
 async fn reset_usage(
     State(s): AppState,
     h: HeaderMap,
-    Path((name, dest)): Path<(String, String)>,
+    Segments((name, dest)): Segments<(String, String)>,
 ) -> AdminResult {
     ok(s.admin(&actor(&h)).reset_usage(&name, &dest).await?)
 }
@@ -238,7 +276,7 @@ struct EnableSigning {
 async fn enable_signing(
     State(s): AppState,
     h: HeaderMap,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     b: Bytes,
 ) -> AdminResult {
     let req: EnableSigning = body(&b)?;
@@ -247,7 +285,11 @@ async fn enable_signing(
         .await?)
 }
 
-async fn rotate_signing(State(s): AppState, h: HeaderMap, Path(name): Path<String>) -> AdminResult {
+async fn rotate_signing(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
     ok(s.admin(&actor(&h)).rotate_signing(&name).await?)
 }
 
@@ -262,7 +304,7 @@ struct RevokeKey {
 async fn revoke_signing_key(
     State(s): AppState,
     h: HeaderMap,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     b: Bytes,
 ) -> AdminResult {
     let req: RevokeKey = body(&b)?;
@@ -274,7 +316,7 @@ async fn revoke_signing_key(
 async fn disable_signing(
     State(s): AppState,
     h: HeaderMap,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> AdminResult {
     ok(s.admin(&actor(&h)).disable_signing(&name).await?)
 }

@@ -29,9 +29,9 @@ pub enum AdminError {
     /// (revoking the last verifying key while signing is on).
     #[error("{0}")]
     Conflict(String),
-    /// 400 with code 1535: a limit of 0.
-    #[error("dailyOtpLimit: the OTP limit cannot be 0")]
-    LimitZero,
+    /// 400 with code 1535: a limit of 0; names the setting or argument that held it.
+    #[error("{0}: the OTP limit cannot be 0")]
+    LimitZero(&'static str),
     /// 400: a setting or argument is invalid; the message names it.
     #[error("{0}")]
     Invalid(String),
@@ -43,7 +43,7 @@ pub enum AdminError {
 impl From<SettingsError> for AdminError {
     fn from(e: SettingsError) -> Self {
         match e {
-            SettingsError::LimitZero => Self::LimitZero,
+            SettingsError::LimitZero => Self::LimitZero("dailyOtpLimit"),
             SettingsError::Invalid(m) => Self::Invalid(m),
         }
     }
@@ -388,7 +388,7 @@ impl Admin<'_> {
         let dest = parse_destination(destination)?;
         let brand = self.brand(&name)?;
         if limit == 0 {
-            return Err(AdminError::LimitZero);
+            return Err(AdminError::LimitZero("limit"));
         }
         // The same bounds as the brand setting: a rolling window keeps one timestamp per OTP.
         let max = if brand.settings.limit_window_minutes.is_some() {

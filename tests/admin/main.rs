@@ -251,7 +251,12 @@ async fn a_zero_limit_is_refused_with_1535() {
     for (status, body) in [patch, create, over] {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"]["code"], 1535, "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("0"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be 0")
+        );
     }
     let (_, demo) = app.call(Method::GET, "/brands/DEMO", None).await;
     assert_eq!(demo["settings"]["dailyOtpLimit"], 10, "nothing was saved");
@@ -281,6 +286,19 @@ async fn invalid_settings_and_bodies_are_refused_with_a_message_naming_them() {
         assert!(message.starts_with(expected), "{patch}: {message}");
         assert_eq!(body["error"]["code"], Value::Null);
     }
+
+    let (status, body) = app.call(Method::GET, "/brands/%FF", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("path"),
+        "{body}"
+    );
+    let (status, body) = app.call(Method::DELETE, "/brands/DEMO", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body["error"]["message"].is_string());
 
     let raw = app
         .http
@@ -793,4 +811,38 @@ async fn cli_uses_url_and_token_flags_and_reports_a_wrong_token() {
         .unwrap();
     assert!(!wrong.status.success());
     assert!(stderr(&wrong).contains("token"), "{}", stderr(&wrong));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_edits_of_one_brand_are_all_kept() {
+    let app = spawn_app().await;
+    let patches = [
+        json!({"otpLength": 8}),
+        json!({"dailyOtpLimit": 7}),
+        json!({"resendCooldownSeconds": 5}),
+        json!({"maxValidateAttempts": 3}),
+        json!({"timeZone": "Europe/Paris"}),
+        json!({"errorsAsHttp200": true}),
+        json!({"signatureWindowSeconds": 30}),
+        json!({"accessTokenTtlSeconds": 600}),
+    ];
+
+    let mut calls = tokio::task::JoinSet::new();
+    for patch in patches.clone() {
+        let request = app
+            .http
+            .patch(format!("{}/brands/DEMO", app.admin))
+            .bearer_auth(app.server.admin_token.to_string())
+            .json(&patch);
+        calls.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+
+    let (_, demo) = app.call(Method::GET, "/brands/DEMO", None).await;
+    for p in &patches {
+        let (name, value) = p.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(&demo["settings"][name], value, "{name} was lost");
+    }
 }
