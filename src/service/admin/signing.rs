@@ -75,7 +75,6 @@ impl Admin<'_> {
         // Drawn once, outside the retried closure, so a retry cannot hand out a different key.
         let candidate = new_secret();
         let now_ms = self.now_ms();
-        let mut created = None;
         let brand = self.update(&name, |b| {
             b.settings = b.settings.apply(&patch)?;
             if !b.signing_keys.iter().any(|k| k.state == KeyState::Active) {
@@ -89,16 +88,7 @@ impl Admin<'_> {
             Ok(())
         })?;
         // The stored ring holds the candidate only if this call added it.
-        if let Some(k) = brand
-            .signing_keys
-            .iter()
-            .find(|k| k.state == KeyState::Active && k.secret == candidate)
-        {
-            created = Some(NewSecret {
-                key_id: k.id,
-                secret: base64::engine::general_purpose::STANDARD.encode(&k.secret),
-            });
-        }
+        let created = reveal(&brand, &candidate);
         self.commit(
             "signing.enable",
             &name,
@@ -132,14 +122,7 @@ impl Admin<'_> {
             });
             Ok(())
         })?;
-        let key = brand
-            .signing_keys
-            .iter()
-            .find(|k| k.secret == candidate)
-            .map(|k| NewSecret {
-                key_id: k.id,
-                secret: base64::engine::general_purpose::STANDARD.encode(&k.secret),
-            });
+        let key = reveal(&brand, &candidate);
         self.commit(
             "signing.rotate",
             &name,
@@ -219,4 +202,16 @@ fn new_secret() -> Vec<u8> {
 /// Key ids are never reused, so a revoked id cannot come back as a different key.
 fn next_key_id(b: &Brand) -> u32 {
     b.signing_keys.iter().map(|k| k.id).max().unwrap_or(0) + 1
+}
+
+/// The one-time view of `candidate`, if it is in the brand's ring.
+fn reveal(brand: &Brand, candidate: &[u8]) -> Option<NewSecret> {
+    brand
+        .signing_keys
+        .iter()
+        .find(|k| k.state == KeyState::Active && k.secret == candidate)
+        .map(|k| NewSecret {
+            key_id: k.id,
+            secret: base64::engine::general_purpose::STANDARD.encode(&k.secret),
+        })
 }
