@@ -1,10 +1,57 @@
-//! Commands that manage a running server through its admin API.
+//! Commands that manage a running server through its admin API (`brand`, `limit`, `signing`),
+//! and `sign`, which helps client developers compute payload hashes. The admin commands hold no
+//! rules of their own: the server validates, the CLI only parses arguments and prints answers.
 
+mod brand;
+mod client;
+mod limit;
+mod output;
 pub mod sign;
+mod signing;
+
+use std::path::PathBuf;
+
+pub use client::AdminClient;
+
+/// How to reach the admin API, shared by every admin command.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Connection {
+    /// Data directory of the running server; its `admin.url` and `admin.token` say where the
+    /// admin API is and how to authenticate [default: $OTPD_DATA_DIR, else
+    /// $XDG_DATA_HOME/otpd, else ~/.local/share/otpd]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Admin API base URL, e.g. http://127.0.0.1:8081 (instead of the data directory's admin.url).
+    #[arg(long, global = true, env = "OTPD_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
+    /// Admin token (instead of the data directory's admin.token; it changes at every start).
+    #[arg(
+        long,
+        global = true,
+        env = "OTPD_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
+    /// Print the server's JSON answer instead of a readable summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
 
 #[derive(clap::Subcommand)]
-pub enum AdminCommand {}
+pub enum AdminCommand {
+    /// Create, list, show, change, disable and enable brands (tenants) on a running server.
+    Brand(brand::BrandArgs),
+    /// Per-customer OTP limits: overrides, today's usage, reset.
+    Limit(limit::LimitArgs),
+    /// Payload signing (API.md §5): switch it on or off, rotate and revoke keys.
+    Signing(signing::SigningArgs),
+}
 
 pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
-    match cmd {}
+    match cmd {
+        AdminCommand::Brand(args) => brand::run(args).await,
+        AdminCommand::Limit(args) => limit::run(args).await,
+        AdminCommand::Signing(args) => signing::run(args).await,
+    }
 }

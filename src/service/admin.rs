@@ -1,1 +1,260 @@
-//! Admin operations (brands, limits, signing keys), shared by the admin API and the CLI.
+//! Admin operations (brands, per-customer limits, payload-signing keys), shared by the admin API
+//! and, through it, the CLI. Every save validates the whole settings document and goes through
+//! the store's brand methods, which also refresh the in-memory copy the request path reads.
+//! Brands live here; `limits` and `signing` add the other operations to [`Admin`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Services;
+use crate::domain::signature::KeyState;
+use crate::domain::{
+    Brand, BrandName, BrandSettings, ChannelConfig, ChannelKind, Destination, SettingsError,
+};
+use crate::store::{AuditEntry, StoreError};
+
+mod limits;
+mod signing;
+
+pub use limits::{LimitView, OverrideView};
+pub use signing::{NewSecret, SigningOutcome};
+
+/// Why an admin operation was refused. The admin API maps each variant to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// 404: no brand (or signing key) of that name / id.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: a brand of that name exists, or the change would break a rule of the current state
+    /// (revoking the last verifying key while signing is on).
+    #[error("{0}")]
+    Conflict(String),
+    /// 400 with code 1535: a limit of 0; names the setting or argument that held it.
+    #[error("{0}: the OTP limit cannot be 0")]
+    LimitZero(&'static str),
+    /// 400: a setting or argument is invalid; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// 500: the store failed; logged once by the HTTP layer, never sent.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SettingsError> for AdminError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::LimitZero => Self::LimitZero("dailyOtpLimit"),
+            SettingsError::Invalid(m) => Self::Invalid(m),
+        }
+    }
+}
+
+/// A signing key as operators see it: never its secret.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    pub id: u32,
+    pub state: KeyState,
+    pub created_ms: i64,
+}
+
+/// A brand as the admin API returns it: settings, redacted channels, keys without secrets.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrandView {
+    pub name: String,
+    pub settings: BrandSettings,
+    pub channels: BTreeMap<ChannelKind, ChannelConfig>,
+    pub signing_keys: Vec<KeyView>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl From<&Brand> for BrandView {
+    fn from(b: &Brand) -> Self {
+        Self {
+            name: b.name.to_string(),
+            settings: b.settings.clone(),
+            channels: b.channels.iter().map(|(k, c)| (*k, c.redacted())).collect(),
+            signing_keys: b
+                .signing_keys
+                .iter()
+                .map(|k| KeyView {
+                    id: k.id,
+                    state: k.state,
+                    created_ms: k.created_ms,
+                })
+                .collect(),
+            created_ms: b.created_ms,
+            updated_ms: b.updated_ms,
+        }
+    }
+}
+/// The admin operations, acting for `actor` (recorded in the audit trail).
+pub struct Admin<'a> {
+    services: &'a Services,
+    actor: &'a str,
+}
+
+impl Services {
+    /// The admin operations, acting for `actor`.
+    pub fn admin<'a>(&'a self, actor: &'a str) -> Admin<'a> {
+        Admin {
+            services: self,
+            actor,
+        }
+    }
+}
+
+/// Brand names in paths are looked up, so a malformed one is simply not found.
+fn lookup_name(raw: &str) -> Result<BrandName, AdminError> {
+    BrandName::parse(raw).map_err(|_| AdminError::NotFound(format!("no brand named {raw:?}")))
+}
+
+fn not_found(name: &BrandName) -> AdminError {
+    AdminError::NotFound(format!("no brand named {name}"))
+}
+
+fn parse_destination(raw: &str) -> Result<Destination, AdminError> {
+    Destination::parse_key(raw).map_err(|e| AdminError::Invalid(format!("destination: {e}")))
+}
+
+impl Admin<'_> {
+    fn now_ms(&self) -> i64 {
+        self.services.clock.now_ms()
+    }
+
+    /// Makes a change durable (per the durability setting) and records it.
+    async fn commit(
+        &self,
+        action: &str,
+        brand: &BrandName,
+        detail: Value,
+    ) -> Result<(), AdminError> {
+        self.services.store.settle().await?;
+        tracing::info!(actor = self.actor, action, brand = %brand, "admin change");
+        let entry = AuditEntry {
+            at_ms: self.now_ms(),
+            actor: self.actor.to_owned(),
+            action: action.to_owned(),
+            brand: Some(brand.to_string()),
+            detail,
+        };
+        // The change is saved; a failed audit append must not report it as failed.
+        if let Err(e) = self.services.store.append_audit(&entry) {
+            tracing::error!(error = %e, action, "recording an admin change in the audit trail failed");
+        }
+        Ok(())
+    }
+
+    /// Applies `change` to the stored brand (retried on concurrent writes) and stamps it.
+    fn update(
+        &self,
+        name: &BrandName,
+        change: impl Fn(&mut Brand) -> Result<(), AdminError>,
+    ) -> Result<Brand, AdminError> {
+        let now_ms = self.now_ms();
+        self.services
+            .store
+            .update_brand(name, |mut brand| {
+                change(&mut brand)?;
+                brand.updated_ms = now_ms;
+                Ok::<_, AdminError>(brand)
+            })?
+            .ok_or_else(|| not_found(name))
+    }
+
+    fn brand(&self, name: &BrandName) -> Result<Brand, AdminError> {
+        self.services
+            .store
+            .brand(name)?
+            .ok_or_else(|| not_found(name))
+    }
+
+    // ---- brands ---------------------------------------------------------------------------
+
+    pub fn list_brands(&self) -> Result<Vec<BrandView>, AdminError> {
+        Ok(self
+            .services
+            .store
+            .brands()?
+            .iter()
+            .map(BrandView::from)
+            .collect())
+    }
+
+    pub fn show_brand(&self, name: &str) -> Result<BrandView, AdminError> {
+        Ok(BrandView::from(&self.brand(&lookup_name(name)?)?))
+    }
+
+    /// Creates a brand with the default settings changed by `settings` (§9 names).
+    pub async fn create_brand(
+        &self,
+        name: &str,
+        settings: &Map<String, Value>,
+    ) -> Result<BrandView, AdminError> {
+        let name = BrandName::parse(name).map_err(|e| AdminError::Invalid(format!("name: {e}")))?;
+        let settings = BrandSettings::default().apply(settings)?;
+        let brand = Brand::new(name.clone(), settings, self.now_ms());
+        if !self.services.store.create_brand(&brand)? {
+            return Err(AdminError::Conflict(format!(
+                "a brand named {name} already exists"
+            )));
+        }
+        self.commit(
+            "brand.create",
+            &name,
+            serde_json::to_value(&brand.settings).unwrap_or_default(),
+        )
+        .await?;
+        Ok(BrandView::from(&brand))
+    }
+
+    /// Changes the named settings; the rest keep their values.
+    pub async fn update_brand(
+        &self,
+        name: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<BrandView, AdminError> {
+        if patch.is_empty() {
+            return Err(AdminError::Invalid(
+                "no settings given: send {\"<setting>\": <value>, …}".into(),
+            ));
+        }
+        let name = lookup_name(name)?;
+        let brand = self.update(&name, |b| {
+            b.settings = b.settings.apply(patch)?;
+            Ok(())
+        })?;
+        self.commit("brand.update", &name, Value::Object(patch.clone()))
+            .await?;
+        Ok(BrandView::from(&brand))
+    }
+
+    /// Switches a brand on or off; a disabled brand answers 1504 on the public API.
+    pub async fn set_brand_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+    ) -> Result<BrandView, AdminError> {
+        let name = lookup_name(name)?;
+        let brand = self.update(&name, |b| {
+            b.settings.enabled = enabled;
+            Ok(())
+        })?;
+        let action = if enabled {
+            "brand.enable"
+        } else {
+            "brand.disable"
+        };
+        self.commit(action, &name, Value::Null).await?;
+        Ok(BrandView::from(&brand))
+    }
+
+    /// The newest `limit` changes, newest first.
+    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, AdminError> {
+        Ok(self.services.store.audit_entries(limit)?)
+    }
+}

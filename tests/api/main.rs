@@ -1,6 +1,7 @@
 //! Integration tests of the server over real HTTP: one binary, `spawn_app()` in helpers.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: test code fails loudly by design
 
+mod admin;
 mod codes;
 mod concurrency;
 mod crash;

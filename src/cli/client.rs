@@ -1,0 +1,131 @@
+//! A small client of the admin API: finds the server (flags, environment, or the data
+//! directory's `admin.url` / `admin.token`), sends JSON and turns error answers into messages.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+
+use super::Connection;
+
+pub struct AdminClient {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+    actor: String,
+}
+
+const HINT: &str = "is otpd serve running with this data directory?";
+
+fn read_file(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("cannot read {}: {e}; {HINT}", path.display()))?;
+    let text = text.trim();
+    if text.is_empty() {
+        bail!("{} is empty; {HINT}", path.display());
+    }
+    Ok(text.to_owned())
+}
+
+impl AdminClient {
+    /// Flags and environment win; what they leave out comes from the data directory.
+    pub fn connect(conn: &Connection) -> anyhow::Result<Self> {
+        let dir = conn
+            .data_dir
+            .clone()
+            .unwrap_or_else(otpd::config::default_data_dir);
+        let url = match &conn.admin_url {
+            Some(u) => u.clone(),
+            None => read_file(&dir, otpd::ADMIN_URL_FILE)?,
+        };
+        let token = match &conn.admin_token {
+            Some(t) => t.clone(),
+            None => read_file(&dir, otpd::ADMIN_TOKEN_FILE)?,
+        };
+        let base = Url::parse(&url).with_context(|| format!("admin URL {url:?}"))?;
+        if base.cannot_be_a_base() {
+            bail!("admin URL {url:?} is not an http(s) URL");
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("building the HTTP client")?;
+        let actor = std::env::var("USER").map_or_else(|_| "cli".to_owned(), |u| format!("cli:{u}"));
+        Ok(Self {
+            http,
+            base,
+            token,
+            actor,
+        })
+    }
+
+    /// `/admin/api/<segments…>`, each segment percent-encoded (destinations hold `@`, `+`, `:`).
+    fn url(&self, segments: &[&str]) -> anyhow::Result<Url> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| anyhow!("admin URL {} is not an http(s) URL", self.base))?
+            .pop_if_empty()
+            .extend(["admin", "api"])
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// Sends one request; a non-2xx answer becomes an error carrying the server's message.
+    pub async fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let url = self.url(segments)?;
+        let mut req = self
+            .http
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .header("x-otpd-actor", &self.actor);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            anyhow!(
+                "cannot reach the admin API at {}: {}; {HINT}",
+                self.base,
+                root_cause(&e)
+            )
+        })?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .context("reading the admin API's answer")?;
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        if status.is_success() {
+            return json
+                .ok_or_else(|| anyhow!("the admin API answered something that is not JSON"));
+        }
+        let message = json
+            .as_ref()
+            .and_then(|j| j["error"]["message"].as_str())
+            .map_or_else(|| format!("{status}: {text}"), str::to_owned);
+        let code = json.as_ref().and_then(|j| j["error"]["code"].as_u64());
+        match (status, code) {
+            (StatusCode::UNAUTHORIZED, _) => bail!(
+                "the admin API refused the token ({message}); the token changes at every start: {HINT}"
+            ),
+            (_, Some(code)) => bail!("{message} (code {code})"),
+            _ => bail!("{message}"),
+        }
+    }
+}
+
+/// The innermost error: reqwest's own text ("error sending request") says little.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

@@ -1,0 +1,175 @@
+//! Per-customer limits: overrides of a brand's `dailyOtpLimit` for one destination, and that
+//! customer's usage in the current day or rolling window (computed with `domain::limits`).
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Admin, AdminError, lookup_name, not_found, parse_destination};
+use crate::domain::limits::{self, LimitPolicy};
+use crate::domain::{BrandName, Destination};
+
+/// One customer's limit: the override, what is in force, and today's usage.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitView {
+    pub brand: String,
+    /// `MOBILE:<digits>` or `EMAIL:<address>`.
+    pub destination: String,
+    /// The per-customer override, if any.
+    pub override_limit: Option<u32>,
+    pub brand_limit: u32,
+    /// The override if set, else the brand's limit.
+    pub effective_limit: u32,
+    /// `None`: the calendar day in `timeZone`; else a rolling window of this many minutes.
+    pub limit_window_minutes: Option<u32>,
+    pub time_zone: String,
+    /// OTPs counted in the current day or window.
+    pub issued: u32,
+    pub remaining: u32,
+    /// Seconds until the count next drops (midnight, or the oldest OTP leaving the window);
+    /// `None` when nothing is counted in a rolling window.
+    pub resets_in_seconds: Option<u64>,
+}
+
+/// A brand's override of one customer.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideView {
+    pub destination: String,
+    pub limit: u32,
+}
+
+impl Admin<'_> {
+    /// The override, the limit in force and the usage of one customer.
+    pub fn show_limit(&self, name: &str, destination: &str) -> Result<LimitView, AdminError> {
+        let name = lookup_name(name)?;
+        let dest = parse_destination(destination)?;
+        self.limit_view(&name, &dest)
+    }
+
+    fn limit_view(&self, name: &BrandName, dest: &Destination) -> Result<LimitView, AdminError> {
+        let store = &self.services.store;
+        let loaded = store.loaded_brand(name).ok_or_else(|| not_found(name))?;
+        let settings = &loaded.brand.settings;
+        let override_limit = store.limit_override(name, dest)?;
+        let effective = override_limit.unwrap_or(settings.daily_otp_limit);
+        let policy = LimitPolicy {
+            limit: effective,
+            rolling_window_minutes: settings.limit_window_minutes,
+            time_zone: &loaded.tz,
+            cooldown_secs: settings.resend_cooldown_seconds,
+        };
+        let now = self.services.clock.now();
+        let usage = store.usage(name, dest)?.unwrap_or_default();
+        let issued = usage.issued_in_window(now, &policy);
+        let resets_in_seconds = match settings.limit_window_minutes {
+            None => Some(limits::secs_to_next_midnight(now, &loaded.tz)),
+            Some(minutes) => {
+                let window_ms = i64::from(minutes) * 60_000;
+                let now_ms = now.as_millisecond();
+                usage
+                    .recent_ms
+                    .iter()
+                    .filter(|&&t| t > now_ms - window_ms)
+                    .min()
+                    .and_then(|oldest| {
+                        u64::try_from((oldest + window_ms - now_ms + 999) / 1000).ok()
+                    })
+            }
+        };
+        Ok(LimitView {
+            brand: name.to_string(),
+            destination: dest.key(),
+            override_limit,
+            brand_limit: settings.daily_otp_limit,
+            effective_limit: effective,
+            limit_window_minutes: settings.limit_window_minutes,
+            time_zone: settings.time_zone.clone(),
+            issued,
+            remaining: effective.saturating_sub(issued),
+            resets_in_seconds,
+        })
+    }
+
+    /// Every override of a brand.
+    pub fn list_limits(&self, name: &str) -> Result<Vec<OverrideView>, AdminError> {
+        let name = lookup_name(name)?;
+        self.brand(&name)?;
+        Ok(self
+            .services
+            .store
+            .limit_overrides(&name)?
+            .into_iter()
+            .map(|(d, limit)| OverrideView {
+                destination: d.key(),
+                limit,
+            })
+            .collect())
+    }
+
+    /// Gives one customer their own limit (≥ 1, within the bounds of `dailyOtpLimit`).
+    pub async fn set_limit(
+        &self,
+        name: &str,
+        destination: &str,
+        limit: u32,
+    ) -> Result<LimitView, AdminError> {
+        let name = lookup_name(name)?;
+        let dest = parse_destination(destination)?;
+        let brand = self.brand(&name)?;
+        if limit == 0 {
+            return Err(AdminError::LimitZero("limit"));
+        }
+        // The same bounds as the brand setting: a rolling window keeps one timestamp per OTP.
+        let max = if brand.settings.limit_window_minutes.is_some() {
+            1_000
+        } else {
+            100_000
+        };
+        if limit > max {
+            return Err(AdminError::Invalid(format!(
+                "limit: {limit} is outside the allowed range 1–{max}"
+            )));
+        }
+        self.services
+            .store
+            .set_limit_override(&name, &dest, Some(limit))?;
+        self.commit(
+            "limit.set",
+            &name,
+            json!({"destination": dest.masked(), "limit": limit}),
+        )
+        .await?;
+        self.limit_view(&name, &dest)
+    }
+
+    /// Removes a customer's override: the brand's limit applies again.
+    pub async fn unset_limit(
+        &self,
+        name: &str,
+        destination: &str,
+    ) -> Result<LimitView, AdminError> {
+        let name = lookup_name(name)?;
+        let dest = parse_destination(destination)?;
+        self.brand(&name)?;
+        self.services.store.set_limit_override(&name, &dest, None)?;
+        self.commit("limit.unset", &name, json!({"destination": dest.masked()}))
+            .await?;
+        self.limit_view(&name, &dest)
+    }
+
+    /// Forgets what a customer was issued in the current day or window (not the cooldown).
+    pub async fn reset_usage(
+        &self,
+        name: &str,
+        destination: &str,
+    ) -> Result<LimitView, AdminError> {
+        let name = lookup_name(name)?;
+        let dest = parse_destination(destination)?;
+        self.brand(&name)?;
+        self.services.store.reset_usage(&name, &dest)?;
+        self.commit("limit.reset", &name, json!({"destination": dest.masked()}))
+            .await?;
+        self.limit_view(&name, &dest)
+    }
+}

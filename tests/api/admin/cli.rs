@@ -1,0 +1,229 @@
+//! The `otpd` binary against a running test server: brand, limit and signing commands, `otpd
+//! sign`, and the messages when the server cannot be found or refuses the token.
+
+use base64::Engine;
+use otpd::domain::signature::{SignedFields, sign};
+use serde_json::{Value, json};
+
+use super::helpers::{PHONE, spawn_app, stderr, stdout};
+
+#[tokio::test]
+async fn cli_brand_set_and_show() {
+    let app = spawn_app().await;
+
+    let set = app
+        .cli(&[
+            "brand",
+            "set",
+            "DEMO",
+            "dailyOtpLimit=5",
+            "otpLength=8",
+            "limitWindowMinutes=none",
+            "signingEndpoints=OTP_GENERATE,OTP_VALIDATE",
+        ])
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    let show = app.cli(&["brand", "show", "DEMO", "--json"]).await;
+    assert!(show.status.success(), "{}", stderr(&show));
+    let brand: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(brand["settings"]["dailyOtpLimit"], 5);
+    assert_eq!(brand["settings"]["otpLength"], 8);
+    assert_eq!(
+        brand["settings"]["signingEndpoints"],
+        json!(["OTP_GENERATE", "OTP_VALIDATE"])
+    );
+
+    let human = app.cli(&["brand", "show", "demo"]).await;
+    let text = stdout(&human);
+    assert!(
+        text.contains("dailyOtpLimit") && text.contains("5"),
+        "{text}"
+    );
+
+    let zero = app.cli(&["brand", "set", "DEMO", "dailyOtpLimit=0"]).await;
+    assert!(!zero.status.success());
+    let err = stderr(&zero);
+    assert!(err.starts_with("otpd: "), "{err}");
+    assert!(
+        err.contains("dailyOtpLimit") && err.contains("1535"),
+        "{err}"
+    );
+
+    let created = app.cli(&["brand", "create", "acme", "otpLength=4"]).await;
+    assert!(created.status.success(), "{}", stderr(&created));
+    let list = app.cli(&["brand", "list"]).await;
+    let text = stdout(&list);
+    assert!(text.contains("ACME") && text.contains("DEMO"), "{text}");
+
+    let missing = app.cli(&["brand", "show", "NOPE"]).await;
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("NOPE"));
+}
+
+#[tokio::test]
+async fn cli_limits() {
+    let app = spawn_app().await;
+
+    let set = app
+        .cli(&["limit", "set", "DEMO", "+84 901 234 567", "4"])
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    let show = app.cli(&["limit", "show", "DEMO", PHONE, "--json"]).await;
+    let view: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(view["effectiveLimit"], 4);
+    let human = stdout(&app.cli(&["limit", "show", "DEMO", PHONE]).await);
+    assert!(
+        human.contains("remaining") && human.contains("4"),
+        "{human}"
+    );
+
+    let list = stdout(&app.cli(&["limit", "list", "DEMO"]).await);
+    assert!(list.contains(&format!("MOBILE:{PHONE}")), "{list}");
+    let zero = app.cli(&["limit", "set", "DEMO", PHONE, "0"]).await;
+    assert!(!zero.status.success());
+    assert!(stderr(&zero).contains("1535"));
+    assert!(
+        app.cli(&["limit", "reset", "DEMO", PHONE])
+            .await
+            .status
+            .success()
+    );
+    let unset = app.cli(&["limit", "unset", "DEMO", PHONE, "--json"]).await;
+    let view: Value = serde_json::from_slice(&unset.stdout).unwrap();
+    assert_eq!(view["effectiveLimit"], 10);
+}
+
+#[tokio::test]
+async fn cli_signing_prints_the_secret_once_and_otpd_sign_matches() {
+    let app = spawn_app().await;
+
+    let enable = app
+        .cli(&[
+            "signing",
+            "enable",
+            "DEMO",
+            "--endpoints",
+            "OTP_GENERATE,OTP_VALIDATE",
+        ])
+        .await;
+    assert!(enable.status.success(), "{}", stderr(&enable));
+    let text = stdout(&enable);
+    assert!(text.contains("shown ONCE"), "{text}");
+    let secret = text
+        .lines()
+        .skip_while(|l| !l.contains("shown ONCE"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&secret)
+        .unwrap();
+    assert_eq!(raw.len(), 32);
+
+    let body = json!({"brand": "DEMO", "identifierType": "MOBILE", "identifierValue": PHONE,
+                      "deviceId": "dev-1", "sessionId": "P-6ec5fcc9-2bca-4778-9672-4ee5097d8313",
+                      "timeStamp": 1_700_000_000_000_i64});
+    let signed = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args([
+            "sign",
+            "--secret",
+            &secret,
+            "--path",
+            "/auth/v1/otp/generate",
+            "--body",
+        ])
+        .arg(body.to_string())
+        .output()
+        .await
+        .unwrap();
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let hash = stdout(&signed).trim().to_owned();
+    assert_eq!(hash.len(), 64);
+    let expected = sign(
+        &raw,
+        &SignedFields {
+            time_stamp: "1700000000000",
+            path: "/auth/v1/otp/generate",
+            brand: "DEMO",
+            identifier_type: "MOBILE",
+            identifier_value: PHONE,
+            device_id: "dev-1",
+            session_id: "P-6ec5fcc9-2bca-4778-9672-4ee5097d8313",
+            otp: "",
+        },
+    );
+    assert_eq!(hash, expected);
+
+    let rotate = stdout(&app.cli(&["signing", "rotate", "DEMO"]).await);
+    assert!(
+        rotate.contains("RETIRING") && rotate.contains("shown ONCE"),
+        "{rotate}"
+    );
+    let show = stdout(&app.cli(&["brand", "show", "DEMO"]).await);
+    assert!(!show.contains(&secret), "show never prints a secret");
+    let revoke = app.cli(&["signing", "revoke", "DEMO", "1"]).await;
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    let refused = app.cli(&["signing", "revoke", "DEMO", "2"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        app.cli(&["signing", "revoke", "DEMO", "2", "--force"])
+            .await
+            .status
+            .success()
+    );
+    let off = stdout(&app.cli(&["signing", "disable", "DEMO"]).await);
+    assert!(off.contains("off"), "{off}");
+}
+
+#[tokio::test]
+async fn cli_explains_a_missing_server() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(["brand", "list", "--data-dir"])
+        .arg(empty.path())
+        .env_remove("OTPD_ADMIN_URL")
+        .env_remove("OTPD_ADMIN_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("is otpd serve running with this data directory?"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn cli_uses_url_and_token_flags_and_reports_a_wrong_token() {
+    let app = spawn_app().await;
+    let url = format!("http://{}", app.server.admin_addr);
+    let elsewhere = tempfile::tempdir().unwrap();
+
+    let ok = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(["brand", "list", "--json", "--data-dir"])
+        .arg(elsewhere.path())
+        .env("OTPD_ADMIN_URL", &url)
+        .env("OTPD_ADMIN_TOKEN", app.server.admin_token.to_string())
+        .output()
+        .await
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let wrong = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args([
+            "brand",
+            "list",
+            "--admin-url",
+            &url,
+            "--admin-token",
+            "nope",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(stderr(&wrong).contains("token"), "{}", stderr(&wrong));
+}

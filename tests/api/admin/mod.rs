@@ -1,0 +1,8 @@
+//! The admin API and the admin CLI, against a server from `spawn_app()`, called over real HTTP
+//! and through the built `otpd` binary.
+
+mod brands;
+mod cli;
+mod helpers;
+mod limits;
+mod signing;
