@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, KeyInit, Mac};
@@ -46,7 +46,11 @@ struct MasterKey {
     id: u32,
     otp_hash: [u8; 32],
     seal: ChaCha20Poly1305,
-    jwt: jsonwebtoken::EncodingKey,
+    /// Kept expanded: jsonwebtoken's signer would re-derive it (a scalar multiplication) for
+    /// every token.
+    jwt: ed25519_dalek::SigningKey,
+    /// `{"alg":"EdDSA","typ":"JWT","kid":…}`, base64url, precomputed.
+    jwt_header: String,
     jwk: jsonwebtoken::jwk::Jwk,
 }
 
@@ -135,20 +139,25 @@ impl ServerKeys {
                     )));
                 }
                 let seal = ChaCha20Poly1305::new((&derive(&master, "otpd/outbox-seal/v1")).into());
-                let jwt = jsonwebtoken::EncodingKey::from_ed_der(&ed25519_pkcs8(&derive(
-                    &master,
-                    "otpd/jwt-ed25519/v1",
-                )));
-                let mut jwk =
-                    jsonwebtoken::jwk::Jwk::from_encoding_key(&jwt, jsonwebtoken::Algorithm::EdDSA)
-                        .map_err(|e| SecretsError::Format(format!("key {}: {e}", k.id)))?;
+                let seed = derive(&master, "otpd/jwt-ed25519/v1");
+                let jwt = ed25519_dalek::SigningKey::from_bytes(&seed);
+                let encoding = jsonwebtoken::EncodingKey::from_ed_der(&ed25519_pkcs8(&seed));
+                let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
+                    &encoding,
+                    jsonwebtoken::Algorithm::EdDSA,
+                )
+                .map_err(|e| SecretsError::Format(format!("key {}: {e}", k.id)))?;
                 jwk.common.key_id = Some(k.id.to_string());
                 jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+                let header =
+                    serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": k.id.to_string()});
+                let jwt_header = B64URL.encode(header.to_string());
                 Ok(MasterKey {
                     id: k.id,
                     otp_hash: derive(&master, "otpd/otp-hash/v1"),
                     seal,
                     jwt,
+                    jwt_header,
                     jwk,
                 })
             })
@@ -227,15 +236,19 @@ impl ServerKeys {
         String::from_utf8(plain).ok().map(|s| OtpCode::fixed(&s))
     }
 
-    /// Signs token claims with the active Ed25519 key (`kid` = key id).
-    pub fn sign_jwt<T: Serialize>(
-        &self,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    /// A compact JWS (EdDSA) of `claims` under the active key, `kid` = key id.
+    pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> Result<String, serde_json::Error> {
+        use ed25519_dalek::Signer;
         let key = self.active();
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-        header.kid = Some(key.id.to_string());
-        jsonwebtoken::encode(&header, claims, &key.jwt)
+        let payload = serde_json::to_vec(claims)?;
+        let mut token = String::with_capacity(key.jwt_header.len() + payload.len() * 4 / 3 + 90);
+        token.push_str(&key.jwt_header);
+        token.push('.');
+        B64URL.encode_string(&payload, &mut token);
+        let signature = key.jwt.sign(token.as_bytes());
+        token.push('.');
+        B64URL.encode_string(signature.to_bytes(), &mut token);
+        Ok(token)
     }
 
     /// The public keys, for `/.well-known/jwks.json`.
