@@ -7,7 +7,10 @@ use super::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
 pub struct LogSink;
 
 impl Sender for LogSink {
-    fn send<'a>(&'a self, msg: &'a OutgoingMessage<'a>) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
+    fn send<'a>(
+        &'a self,
+        msg: &'a OutgoingMessage<'a>,
+    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
         Box::pin(async move {
             tracing::info!(
                 target: "otpd::delivery::log_sink",
@@ -17,7 +20,9 @@ impl Sender for LogSink {
                 message = %msg.rendered.text,
                 "LOG channel delivery"
             );
-            Ok(SendReceipt { provider_status: "logged".to_owned() })
+            Ok(SendReceipt {
+                provider_status: "logged".to_owned(),
+            })
         })
     }
 }
