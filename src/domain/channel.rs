@@ -319,6 +319,20 @@ impl ChannelConfig {
         }
     }
 
+    /// How long one send may take (the provider's `timeoutSeconds`); `None` for LOG. Senders
+    /// enforce it themselves; a caller's outer timeout should leave them a little more.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        let secs = match self {
+            Self::Log => return None,
+            Self::Smtp(c) => c.timeout_seconds,
+            Self::HttpSms(c) => c.timeout_seconds,
+            Self::Twilio(c) => c.timeout_seconds,
+            Self::Whatsapp(c) => c.timeout_seconds,
+            Self::Zalo(c) => c.timeout_seconds,
+        };
+        Some(std::time::Duration::from_secs(secs.into()))
+    }
+
     /// Whether this provider can serve `kind` (e.g. SMTP only serves EMAIL; LOG serves all).
     pub fn serves(&self, kind: ChannelKind) -> bool {
         kind.providers()
