@@ -139,13 +139,27 @@ fn classify(e: &SmtpError, server: &str, msg: &OutgoingMessage<'_>) -> SendError
         SendError::Temporary(format!("{server} deferred: {text}"))
     } else if e.is_timeout() {
         SendError::Temporary(format!("no answer from {server}: {text}"))
-    } else if e.is_tls() {
+    } else if e.is_tls() || is_invalid_data(e) {
         SendError::Permanent(format!("TLS with {server} failed: {text}"))
     } else if e.is_client() {
         SendError::Permanent(format!("{server}: {text}"))
     } else {
         SendError::Temporary(format!("{server}: {text}"))
     }
+}
+
+/// tokio-rustls reports handshake failures (a bad certificate, a server that does not speak
+/// TLS on that port) as I/O errors of kind `InvalidData`: a configuration problem, not a
+/// network hiccup.
+fn is_invalid_data(e: &SmtpError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::InvalidData;
+        }
+        source = err.source();
+    }
+    false
 }
 
 impl Sender for SmtpSender {
@@ -167,9 +181,14 @@ mod tests {
     use crate::delivery::test_support::{Fixture, OTP, silent_server};
     use crate::domain::channel::Secret;
 
-    const PYTHON: &str = "/usr/bin/python3";
+    /// Debian's Python, where `apt-get install python3-aiosmtpd` puts the module (a pyenv
+    /// `python3` on PATH would not see it); `OTPD_TEST_PYTHON` points elsewhere.
+    fn python() -> String {
+        std::env::var("OTPD_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned())
+    }
     const INSTALL_HINT: &str = "the SMTP tests need Python's aiosmtpd: apt-get install -y python3-aiosmtpd \
-                                (Debian's /usr/bin/python3; or /usr/bin/python3 -m pip install aiosmtpd)";
+                                (for Debian's /usr/bin/python3), or pip install aiosmtpd and set \
+                                OTPD_TEST_PYTHON to that interpreter";
 
     /// A real SMTP server (aiosmtpd) on loopback, writing each message to `dir`; killed on drop.
     struct SmtpSink {
@@ -180,7 +199,7 @@ mod tests {
 
     impl SmtpSink {
         async fn start(auth: Option<(&str, &str)>) -> Self {
-            let probe = Command::new(PYTHON)
+            let probe = Command::new(python())
                 .args(["-c", "import aiosmtpd"])
                 .output();
             match probe {
@@ -193,16 +212,22 @@ mod tests {
                 .unwrap()
                 .port();
             let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("mail")).unwrap();
+            // The sink's chatter (warnings, bytes of a TLS hello it cannot parse) goes to a file
+            // that a failed start prints.
+            let log = std::fs::File::create(dir.path().join("sink.log")).unwrap();
             let script =
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("src/delivery/testdata/smtp_sink.py");
-            let mut cmd = Command::new(PYTHON);
-            cmd.arg(script).arg(port.to_string()).arg(dir.path());
+            let mut cmd = Command::new(python());
+            cmd.arg(script)
+                .arg(port.to_string())
+                .arg(dir.path().join("mail"));
             if let Some((user, pass)) = auth {
                 cmd.arg(user).arg(pass);
             }
             let child = cmd
                 .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
+                .stderr(log)
                 .spawn()
                 .expect(INSTALL_HINT);
             let sink = Self { child, port, dir };
@@ -211,17 +236,18 @@ mod tests {
                 .await
                 .is_err()
             {
-                assert!(
-                    Instant::now() < deadline,
-                    "the SMTP sink did not start on port {port}"
-                );
+                if Instant::now() > deadline {
+                    let log = std::fs::read_to_string(sink.dir.path().join("sink.log"))
+                        .unwrap_or_default();
+                    panic!("the SMTP sink did not start on port {port}:\n{log}");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             sink
         }
 
         fn messages(&self) -> Vec<String> {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("mail"))
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .collect();
@@ -338,6 +364,27 @@ mod tests {
         };
         assert!(text.contains("535"), "{text}");
         assert!(!text.contains(OTP) && !text.contains("wrong"), "{text}");
+        assert!(sink.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn starttls_is_never_skipped_and_implicit_tls_needs_a_tls_server() {
+        // The sink offers no STARTTLS: the sender must refuse rather than send in clear text.
+        let sink = SmtpSink::start(None).await;
+        let f = Fixture::email("a@example.com");
+        let mut c = config(sink.port);
+        c.tls = SmtpTls::Starttls;
+        let err = SmtpSender::new(c.clone()).send(&f.msg()).await.unwrap_err();
+        assert!(
+            matches!(&err, SendError::Permanent(t) if t.contains("STARTTLS")),
+            "{err:?}"
+        );
+        c.tls = SmtpTls::Tls;
+        let err = SmtpSender::new(c).send(&f.msg()).await.unwrap_err();
+        assert!(
+            matches!(&err, SendError::Permanent(t) if t.starts_with("TLS with")),
+            "{err:?}"
+        );
         assert!(sink.messages().is_empty());
     }
 
