@@ -1,12 +1,23 @@
 //! Delivery: one [`Sender`] per channel provider, and the outbox worker that feeds them.
-//! Senders are built from a brand's [`ChannelConfig`]; tests swap the LOG sink for a capture.
+//! Senders are built from a brand's [`ChannelConfig`] and cached by config, so SMTP pools and
+//! HTTP clients are reused; tests swap the LOG sink for a capture. A sender's error text goes
+//! into the issuance log: it never holds the code or the message text.
 
+mod http_client;
+pub mod http_sms;
 pub mod log_sink;
 pub mod outbox;
+pub mod smtp;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod twilio;
+pub mod whatsapp;
+pub mod zalo;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::domain::template::Rendered;
 use crate::domain::{BrandName, ChannelConfig, ChannelKind, Destination};
@@ -42,6 +53,12 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl SendError {
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, Self::Temporary(_))
+    }
+}
+
 /// A channel provider.
 pub trait Sender: Send + Sync {
     fn send<'a>(
@@ -50,12 +67,18 @@ pub trait Sender: Send + Sync {
     ) -> BoxFuture<'a, Result<SendReceipt, SendError>>;
 }
 
-/// Builds senders from channel configurations.
+/// More distinct configs than this in the cache means configs are being edited a lot; the
+/// cache starts over rather than grow (dropping a sender closes its idle connections).
+const CACHE_LIMIT: usize = 64;
+
+/// Builds senders from channel configurations, once per distinct config.
 #[derive(Clone)]
 pub struct Senders {
     /// Replaces the LOG sink (tests capture messages with it).
     log_override: Option<Arc<dyn Sender>>,
     log: Arc<dyn Sender>,
+    /// serialised config → its sender. Shared by clones.
+    cache: Arc<Mutex<HashMap<String, Arc<dyn Sender>>>>,
 }
 
 impl Senders {
@@ -63,15 +86,140 @@ impl Senders {
         Self {
             log_override,
             log: Arc::new(log_sink::LogSink),
+            cache: Arc::default(),
         }
     }
 
+    /// The sender for `config`: built on first use, then reused while the config is the same.
+    /// Never does I/O (connections open on the first send) and never fails: a config that
+    /// cannot work gives a sender whose every send fails permanently, saying why.
     pub fn for_config(&self, config: &ChannelConfig) -> Arc<dyn Sender> {
-        match config {
-            ChannelConfig::Log => self
+        if let ChannelConfig::Log = config {
+            return self
                 .log_override
                 .clone()
-                .unwrap_or_else(|| self.log.clone()),
+                .unwrap_or_else(|| self.log.clone());
         }
+        let Ok(key) = serde_json::to_string(config) else {
+            return build(config);
+        };
+        // A panic while holding the lock cannot leave the map half-updated: keep using it.
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sender) = cache.get(&key) {
+            return sender.clone();
+        }
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        let sender = build(config);
+        cache.insert(key, sender.clone());
+        sender
+    }
+}
+
+fn build(config: &ChannelConfig) -> Arc<dyn Sender> {
+    if let Err(reason) = config.validate() {
+        return Arc::new(Misconfigured(format!(
+            "{} channel is misconfigured: {reason}",
+            config.provider()
+        )));
+    }
+    match config {
+        ChannelConfig::Log => Arc::new(log_sink::LogSink),
+        ChannelConfig::Smtp(c) => Arc::new(smtp::SmtpSender::new(c.clone())),
+        ChannelConfig::HttpSms(c) => Arc::new(http_sms::HttpSmsSender::new(c.clone())),
+        ChannelConfig::Twilio(c) => Arc::new(twilio::TwilioSender::new(c.clone())),
+        ChannelConfig::Whatsapp(c) => Arc::new(whatsapp::WhatsappSender::new(c.clone())),
+        ChannelConfig::Zalo(c) => Arc::new(zalo::ZaloSender::new(c.clone())),
+    }
+}
+
+/// The sender of a config that cannot work: fails every send permanently with the reason.
+pub struct Misconfigured(pub String);
+
+impl Sender for Misconfigured {
+    fn send<'a>(
+        &'a self,
+        _msg: &'a OutgoingMessage<'a>,
+    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
+        Box::pin(async move { Err(SendError::Permanent(self.0.clone())) })
+    }
+}
+
+/// The phone number of a mobile destination, as digits with country code; e-mail addresses
+/// cannot go to a phone channel.
+fn phone_digits(msg: &OutgoingMessage<'_>) -> Result<String, SendError> {
+    match msg.to {
+        Destination::Mobile(digits) => Ok(digits.clone()),
+        Destination::Email(_) => Err(SendError::Permanent(format!(
+            "{} needs a phone number, not an e-mail address",
+            msg.channel.as_str()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::Fixture;
+    use super::*;
+    use crate::domain::channel::{Secret, ZaloConfig};
+
+    fn zalo(token: &str) -> ChannelConfig {
+        ChannelConfig::Zalo(ZaloConfig {
+            access_token: Secret::new(token),
+            template_id: "1".into(),
+            otp_key: "otp".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            timeout_seconds: 1,
+        })
+    }
+
+    #[test]
+    fn senders_are_cached_per_config_and_building_needs_no_runtime() {
+        let senders = Senders::new(None);
+        let a = senders.for_config(&zalo("a"));
+        let again = senders.clone().for_config(&zalo("a"));
+        let other = senders.for_config(&zalo("b"));
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!Arc::ptr_eq(&a, &other));
+    }
+
+    #[tokio::test]
+    async fn an_invalid_config_fails_permanently_with_the_reason() {
+        let f = Fixture::mobile("84901234567");
+        let sender = Senders::new(None).for_config(&zalo(""));
+        let err = sender.send(&f.msg()).await.unwrap_err();
+        assert_eq!(
+            err,
+            SendError::Permanent("ZALO channel is misconfigured: accessToken: is required".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_log_override_replaces_the_log_sink() {
+        struct Capture;
+        impl Sender for Capture {
+            fn send<'a>(
+                &'a self,
+                _: &'a OutgoingMessage<'a>,
+            ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
+                Box::pin(async {
+                    Ok(SendReceipt {
+                        provider_status: "captured".into(),
+                    })
+                })
+            }
+        }
+        let f = Fixture::mobile("84901234567");
+        let senders = Senders::new(Some(Arc::new(Capture)));
+        let receipt = senders
+            .for_config(&ChannelConfig::Log)
+            .send(&f.msg())
+            .await
+            .unwrap();
+        assert_eq!(receipt.provider_status, "captured");
     }
 }

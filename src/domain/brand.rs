@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::channel::{ChannelConfig, ChannelKind};
 use super::identifier::{Identifier, IdentifierType};
 use super::signature::SigningKey;
+use super::template::ChannelTemplates;
 
 /// A brand name: matched case-insensitively, stored upper-case.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -287,6 +288,9 @@ pub struct Brand {
     pub channels: BTreeMap<ChannelKind, ChannelConfig>,
     #[serde(default)]
     pub signing_keys: Vec<SigningKey>,
+    /// Operator templates per channel; channels without one use the built-in template.
+    #[serde(default)]
+    pub templates: BTreeMap<ChannelKind, ChannelTemplates>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -298,6 +302,7 @@ impl Brand {
             settings,
             channels: BTreeMap::new(),
             signing_keys: Vec::new(),
+            templates: BTreeMap::new(),
             created_ms: now_ms,
             updated_ms: now_ms,
         }
