@@ -24,8 +24,13 @@ use crate::store::Store;
 
 /// Tries per channel before moving to the next fallback.
 pub const MAX_ATTEMPTS_PER_CHANNEL: u32 = 4;
-/// How long one send may take.
+/// How long one send may take when its channel sets no timeout of its own (LOG).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Added to a channel's own timeout: the sender should give up first, with its own error.
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
+/// The longest a send may take (the longest channel timeout allowed, 60 s, plus the margin):
+/// how long shutdown waits for sends in flight.
+const MAX_SEND: Duration = Duration::from_secs(62);
 const BACKOFF_BASE_MS: i64 = 1_000;
 const BACKOFF_CAP_MS: i64 = 60_000;
 /// How often the worker looks for due jobs when nothing wakes it.
@@ -64,13 +69,9 @@ impl Outbox {
                 _ = shutdown.changed() => {}
             }
         }
-        // Let sends in flight finish (each is bounded by SEND_TIMEOUT).
+        // Let sends in flight finish (each is bounded by its timeout).
         let all = u32::try_from(self.workers).unwrap_or(u32::MAX);
-        let _drained = tokio::time::timeout(
-            SEND_TIMEOUT + Duration::from_secs(1),
-            slots.acquire_many(all),
-        )
-        .await;
+        let _drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
     }
 
     async fn dispatch_due(&self, slots: &Arc<Semaphore>, in_flight: &InFlight) {
@@ -138,6 +139,9 @@ impl Outbox {
             })
             .inc();
         job.attempts += 1;
+        if let Err(e) = &outcome {
+            tracing::warn!(job = %job.id, channel = job.channel.as_str(), to = %job.destination.masked(), attempt = job.attempts, error = %e, "delivery attempt failed");
+        }
         let give_up_on_channel = match &outcome {
             Ok(_) => return self.finish(&job, DeliveryStatus::Sent, Some(attempt)),
             Err(SendError::Permanent(_)) => true,
@@ -201,12 +205,15 @@ impl Outbox {
             rendered: &rendered,
         };
         let sender = self.senders.for_config(config);
-        match tokio::time::timeout(SEND_TIMEOUT, sender.send(&msg)).await {
+        let limit = config
+            .timeout()
+            .map_or(SEND_TIMEOUT, |t| t + TIMEOUT_MARGIN);
+        match tokio::time::timeout(limit, sender.send(&msg)).await {
             Ok(Ok(receipt)) => Ok(receipt.provider_status),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(SendError::Temporary(format!(
                 "no answer within {} s",
-                SEND_TIMEOUT.as_secs()
+                limit.as_secs()
             ))),
         }
     }

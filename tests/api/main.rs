@@ -5,6 +5,7 @@ mod admin;
 mod codes;
 mod concurrency;
 mod crash;
+mod delivery;
 mod flow;
 mod hardening;
 mod helpers;

@@ -1,0 +1,429 @@
+//! Delivery end to end, through the outbox: e-mail through a real SMTP server (aiosmtpd) and
+//! back through otp/validate; an HTTP SMS gateway that fails, retries, fails over and expires;
+//! a provider that never answers does not slow the API.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use otpd::domain::{ChannelConfig, ChannelKind, DeliveryStatus, IssuanceRecord};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const INSTALL_HINT: &str = "the e-mail tests need aiosmtpd: apt-get install -y python3-aiosmtpd \
+                            (or set OTPD_TEST_PYTHON to a python with aiosmtpd)";
+
+/// A real SMTP server on loopback that writes each message it accepts to a file.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let python =
+            std::env::var("OTPD_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/delivery/testdata/smtp_sink.py");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("mail")).unwrap();
+        let port = free_port();
+        let child = Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(INSTALL_HINT);
+        let mut sink = Self { child, port, dir };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return sink;
+            }
+            if let Ok(Some(_)) = sink.child.try_wait() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = sink.child.kill();
+        let _ = sink.child.wait();
+        panic!("the SMTP server did not start; {INSTALL_HINT}");
+    }
+
+    /// The messages received so far, as the sink wrote them (headers, then text parts).
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("mail"))
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+        let tail: String = logs.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+        panic!(
+            "the SMTP server received {} messages, expected {n}; server log (newest first):\n{tail}",
+            self.messages().len()
+        );
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A local SMS gateway: records every request and answers with the status it is set to.
+#[derive(Clone)]
+pub struct Gateway {
+    pub url: String,
+    pub status: Arc<AtomicU16>,
+    pub requests: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Gateway {
+    pub async fn start(status: u16) -> Self {
+        let gateway = Self {
+            url: String::new(),
+            status: Arc::new(AtomicU16::new(status)),
+            requests: Arc::default(),
+        };
+        let g = gateway.clone();
+        let app = axum::Router::new().route(
+            "/send",
+            axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                let g = g.clone();
+                async move {
+                    let status = g.status.load(Ordering::SeqCst);
+                    if status == 200 {
+                        g.requests.lock().unwrap().push(body.0);
+                    }
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        axum::Json(json!({"id": "msg-1"})),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url: format!("http://{addr}/send"),
+            ..gateway
+        }
+    }
+
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+pub fn channel(kind: ChannelKind, settings: &[(&str, &str)]) -> ChannelConfig {
+    let map: BTreeMap<String, String> = settings
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    ChannelConfig::from_settings(kind, &map, None).unwrap()
+}
+
+/// The log record of the only OTP issued to `identifier`, once its delivery is final.
+async fn final_record(app: &TestApp, identifier: &str) -> IssuanceRecord {
+    for _ in 0..400 {
+        let records = app.log_records();
+        if let Some(r) = records
+            .iter()
+            .find(|r| r.identifier == identifier && r.outcome == 200)
+            && r.delivery.is_final()
+        {
+            return r.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "no final delivery for {identifier}: {:?}",
+        app.log_records()
+    );
+}
+
+fn six_digits(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_email_code_travels_through_a_real_smtp_server_and_validates() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app().await;
+    let port = sink.port.to_string();
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(
+            ChannelKind::Email,
+            channel(
+                ChannelKind::Email,
+                &[
+                    ("provider", "smtp"),
+                    ("host", "127.0.0.1"),
+                    ("port", &port),
+                    ("tls", "none"),
+                    ("from", "otp@demo.test"),
+                    ("fromName", "Demo Login"),
+                ],
+            ),
+        );
+    });
+    let id = "jane@example.com";
+    let session = app.session("EMAIL", id).await;
+    assert_eq!(app.generate("EMAIL", id, &session).await.0, 200);
+
+    let mail = &sink.wait_for(1).await[0];
+    assert!(mail.contains("X-RcptTo: jane@example.com"), "{mail}");
+    assert!(mail.contains("From: Demo Login <otp@demo.test>"), "{mail}");
+    assert!(
+        mail.contains("Subject: Your DEMO verification code"),
+        "{mail}"
+    );
+    let text = mail.split("== text/plain ==").nth(1).unwrap();
+    let otp = six_digits(text);
+    assert!(
+        mail.contains("== text/html ==") && mail.contains(&format!("<b>{otp}</b>")),
+        "{mail}"
+    );
+
+    let (status, body) = app.validate("EMAIL", id, &session, &otp).await;
+    assert_eq!(status, 200, "{body}");
+    let record = final_record(&app, id).await;
+    assert_eq!(record.delivery, DeliveryStatus::Sent);
+    assert_eq!(record.channel, Some(ChannelKind::Email));
+    assert!(record.validated);
+    assert_eq!(record.attempts.len(), 1);
+    assert!(record.attempts[0].ok);
+    assert_eq!(
+        app.services().store.outbox_len(),
+        0,
+        "the job and its sealed code are gone"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_never_answers_does_not_slow_generate_and_the_code_expires() {
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.settings.otp_ttl_seconds = 60;
+        b.channels.insert(
+            ChannelKind::Email,
+            channel(
+                ChannelKind::Email,
+                &[
+                    ("provider", "smtp"),
+                    ("host", "127.0.0.1"),
+                    ("port", &port),
+                    ("tls", "none"),
+                    ("from", "otp@demo.test"),
+                    ("timeoutSeconds", "1"),
+                ],
+            ),
+        );
+    });
+    // For comparison: the same request to a channel that answers at once.
+    let quick = app.session("MOBILE", MOBILE).await;
+    let started = Instant::now();
+    assert_eq!(app.generate("MOBILE", MOBILE, &quick).await.0, 200);
+    let baseline = started.elapsed();
+
+    let id = "slow@example.com";
+    let session = app.session("EMAIL", id).await;
+    let started = Instant::now();
+    assert_eq!(app.generate("EMAIL", id, &session).await.0, 200);
+    let with_dead_provider = started.elapsed();
+    // The answer does not wait for the provider (its timeout alone is a full second).
+    assert!(
+        with_dead_provider < baseline + Duration::from_millis(500),
+        "{with_dead_provider:?} vs {baseline:?}"
+    );
+
+    // The first try times out; its retry is due after the code's death: EXPIRED, never sent.
+    for _ in 0..200 {
+        let r = app
+            .log_records()
+            .into_iter()
+            .find(|r| r.identifier == id)
+            .unwrap();
+        if !r.attempts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    app.clock.advance(Duration::from_secs(61));
+    let record = final_record(&app, id).await;
+    assert_eq!(record.delivery, DeliveryStatus::Expired);
+    assert!(!record.attempts[0].ok);
+    assert!(
+        record.attempts[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("temporary"),
+        "{:?}",
+        record.attempts
+    );
+    assert_eq!(app.services().store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn temporary_failures_are_retried_with_backoff_until_the_provider_answers() {
+    let gateway = Gateway::start(503).await;
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(
+            ChannelKind::Sms,
+            channel(
+                ChannelKind::Sms,
+                &[("provider", "http"), ("url", &gateway.url)],
+            ),
+        );
+    });
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    // Each failed try is recorded; the next one waits for the backoff on the server's clock.
+    for tries in 1..=2 {
+        for _ in 0..200 {
+            if app.log_records()[0].attempts.len() >= tries {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(app.log_records()[0].attempts.len(), tries);
+        assert_eq!(app.log_records()[0].delivery, DeliveryStatus::Queued);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            app.log_records()[0].attempts.len(),
+            tries,
+            "no retry before the backoff"
+        );
+        app.clock.advance(Duration::from_secs(4));
+    }
+    gateway.status.store(200, Ordering::SeqCst);
+    let record = final_record(&app, "84901234567").await;
+    assert_eq!(record.delivery, DeliveryStatus::Sent);
+    assert_eq!(
+        record.attempts.iter().map(|a| a.ok).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    assert_eq!(
+        record.attempts[0]
+            .error
+            .as_deref()
+            .map(|e| e.contains("503")),
+        Some(true),
+        "{:?}",
+        record.attempts
+    );
+    let sent = gateway.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["to"], "+84901234567");
+    let message = sent[0]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("is your DEMO code. It expires in 10 minutes. Do not share it."),
+        "{message}"
+    );
+    let otp = six_digits(message);
+    assert_eq!(app.validate("MOBILE", MOBILE, &session, &otp).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_rejected_message_moves_to_the_next_fallback_channel() {
+    let gateway = Gateway::start(400).await;
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(
+            ChannelKind::Sms,
+            channel(
+                ChannelKind::Sms,
+                &[("provider", "http"), ("url", &gateway.url)],
+            ),
+        );
+        // WHATSAPP stays on the LOG sink, which the tests capture.
+        b.settings.fallback_channels = vec![ChannelKind::Whatsapp];
+    });
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    let otp = app.code_sent_to(MOBILE, 0).await;
+    let record = final_record(&app, "84901234567").await;
+    assert_eq!(record.delivery, DeliveryStatus::Sent);
+    assert_eq!(record.channel, Some(ChannelKind::Whatsapp));
+    let tried: Vec<_> = record.attempts.iter().map(|a| (a.channel, a.ok)).collect();
+    assert_eq!(
+        tried,
+        [(ChannelKind::Sms, false), (ChannelKind::Whatsapp, true)],
+        "a 400 is not retried"
+    );
+    assert_eq!(app.capture.all()[0].channel, ChannelKind::Whatsapp);
+    assert_eq!(app.validate("MOBILE", MOBILE, &session, &otp).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_rejected_message_with_no_fallback_fails() {
+    let gateway = Gateway::start(401).await;
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(
+            ChannelKind::Sms,
+            channel(
+                ChannelKind::Sms,
+                &[("provider", "http"), ("url", &gateway.url)],
+            ),
+        );
+    });
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    let record = final_record(&app, "84901234567").await;
+    assert_eq!(record.delivery, DeliveryStatus::Failed);
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(app.services().store.outbox_len(), 0);
+}
