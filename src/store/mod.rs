@@ -101,9 +101,7 @@ impl Store {
         let mut tries = 0;
         let db = loop {
             match config.open() {
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 50 =>
-                {
+                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
@@ -645,6 +643,11 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// sled reports a held directory lock as `WouldBlock`, or wrapped as `Other` with a message.
+fn is_lock_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 fn decode_u32(v: &[u8]) -> Option<u32> {

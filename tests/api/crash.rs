@@ -3,12 +3,15 @@
 //! the README's quick start does.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use otpd::domain::BrandName;
+use otpd::domain::{Brand, BrandName, ChannelKind, DeliveryStatus};
 use otpd::store::{Durability, Store};
+
+use crate::delivery::{Gateway, channel};
 use serde_json::{Value, json};
 
 struct Otpd {
@@ -16,6 +19,8 @@ struct Otpd {
     output: Arc<Mutex<String>>,
     base: String,
 }
+
+const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -26,8 +31,27 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &std::path::Path) -> Otpd {
+    start_at(dir, None).await
+}
+
+/// Starts `otpd serve`; with `ahead`, under libfaketime with the wall clock that far ahead
+/// (as if the server had been down that long).
+async fn start_at(dir: &std::path::Path, ahead: Option<&str>) -> Otpd {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otpd"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_otpd"));
+    if let Some(offset) = ahead {
+        // Preloaded into otpd itself (the `faketime` wrapper would fork, and SIGKILL would hit
+        // the wrapper); the monotonic clock stays real, so timers behave.
+        assert!(
+            Path::new(FAKETIME_LIB).exists(),
+            "this test needs libfaketime: apt-get install -y faketime"
+        );
+        command
+            .env("LD_PRELOAD", FAKETIME_LIB)
+            .env("FAKETIME", offset)
+            .env("DONT_FAKE_MONOTONIC", "1");
+    }
+    let mut child = command
         .args(["serve", "--data-dir"])
         .arg(dir)
         .args([
@@ -185,4 +209,92 @@ async fn acknowledged_state_survives_sigkill() {
         200
     );
     otpd.kill();
+}
+
+/// Opens the store of a stopped server, lets `f` change it, and closes it again.
+async fn with_store(dir: &std::path::Path, f: impl FnOnce(&Store)) {
+    let store = Store::open(&dir.join("store"), Durability::FlushEach).unwrap();
+    f(&store);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
+    let gateway = Gateway::start(503).await; // the provider is down
+    let dir = tempfile::tempdir().unwrap();
+    start(dir.path()).await.kill(); // first start: keys and the demo brand
+    with_store(dir.path(), |store| {
+        let sms = channel(
+            ChannelKind::Sms,
+            &[("provider", "http"), ("url", &gateway.url)],
+        );
+        // DEMO's codes live 60 s; LONG's 10 min.
+        let mut demo = store
+            .brand(&BrandName::parse("DEMO").unwrap())
+            .unwrap()
+            .unwrap();
+        demo.settings.otp_ttl_seconds = 60;
+        demo.channels.insert(ChannelKind::Sms, sms.clone());
+        store.put_brand(&demo).unwrap();
+        let mut long = Brand::new(BrandName::parse("LONG").unwrap(), Default::default(), 0);
+        long.channels.insert(ChannelKind::Sms, sms);
+        assert!(store.create_brand(&long).unwrap());
+    })
+    .await;
+
+    let otpd = start(dir.path()).await;
+    let mut sessions = Vec::new();
+    for (brand, mobile) in [("DEMO", "+84901111111"), ("LONG", "+84902222222")] {
+        let req = json!({"identifierType": "MOBILE", "identifierValue": mobile, "brand": brand, "deviceId": "d1"});
+        let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut generate = req.clone();
+        generate["sessionId"] = json!(session);
+        assert_eq!(
+            otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
+            200
+        );
+        sessions.push(generate);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // a try or two fail meanwhile
+    otpd.kill();
+
+    // Back 90 s later: DEMO's code is dead, LONG's still lives. The provider is back too.
+    gateway
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    let otpd = start_at(dir.path(), Some("+90s")).await;
+    for _ in 0..100 {
+        if !gateway.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = gateway.received();
+    assert!(!delivered.is_empty(), "the live code was delivered");
+    assert!(
+        delivered.iter().all(|m| m["to"] == "+84902222222"),
+        "the dead code was never sent: {delivered:?}"
+    );
+    let message = delivered[0]["message"].as_str().unwrap();
+    let code: String = message.chars().take_while(char::is_ascii_digit).collect();
+    let mut validate = sessions[1].clone();
+    validate["otp"] = json!(code);
+    assert_eq!(
+        otpd.post("/auth/v1/otp/validate", &validate).await["status"]["code"],
+        200
+    );
+    otpd.kill();
+
+    with_store(dir.path(), |store| {
+        let records = store.log_page(None, 10, |_| true).unwrap();
+        let status = |brand: &str| records.iter().find(|r| r.brand == brand).unwrap().delivery;
+        assert_eq!(status("DEMO"), DeliveryStatus::Expired);
+        assert_eq!(status("LONG"), DeliveryStatus::Sent);
+        assert_eq!(store.outbox_len(), 0);
+    })
+    .await;
 }
