@@ -19,26 +19,9 @@ use serde_json::{Map, Value};
 use super::error::{Envelope, Status, refusal_body, refusal_response};
 use crate::domain::{Flow, Refusal};
 use crate::metrics::RequestLabels;
-use crate::service::{Fields, RequestContext, Services};
+use crate::service::{Fields, Operation, RequestContext, Services};
 
 const MAX_BATCH: usize = 100;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Operation {
-    Token,
-    Generate,
-    Validate,
-}
-
-impl Operation {
-    fn endpoint(self) -> &'static str {
-        match self {
-            Self::Token => "token/generate",
-            Self::Generate => "otp/generate",
-            Self::Validate => "otp/validate",
-        }
-    }
-}
 
 pub fn router() -> Router<Arc<Services>> {
     Router::new()
@@ -284,6 +267,7 @@ async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let ctx = RequestContext {
+        operation: op,
         flow,
         path,
         client: client_addr(peer, headers, &s.config.trusted_proxies),

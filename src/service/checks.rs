@@ -102,7 +102,7 @@ impl Services {
         let session = self
             .store
             .session(&id)
-            .map_err(|e| super::internal(ApiCode::UnableToGenerate, "reading a session", &e))?
+            .map_err(|e| super::internal(ctx.operation.internal_code(), "reading a session", &e))?
             .filter(|s| now_ms < s.expires_ms && s.flow == ctx.flow)
             .ok_or(Refusal::new(ApiCode::InvalidSession))?;
         check_binding(&session, c)?;
@@ -168,7 +168,9 @@ impl Services {
         let fresh = self
             .store
             .remember_nonce(&c.brand.brand.name, &tag, expires)
-            .map_err(|e| super::internal(ApiCode::UnableToGenerate, "recording a signature", &e))?;
+            .map_err(|e| {
+                super::internal(ctx.operation.internal_code(), "recording a signature", &e)
+            })?;
         if fresh {
             Ok(())
         } else {

@@ -51,12 +51,40 @@ pub struct Services {
 /// Where a request came from and on which path.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
+    pub operation: Operation,
     pub flow: Flow,
     /// The request path, as signed (`/auth/v1/otp/generate`).
     pub path: &'static str,
     pub client: IpAddr,
     /// The raw `fallbackChannel` query parameter (generate only).
     pub fallback_channel: Option<String>,
+}
+
+/// The three public operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Token,
+    Generate,
+    Validate,
+}
+
+impl Operation {
+    /// The endpoint name, for metrics.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Self::Token => "token/generate",
+            Self::Generate => "otp/generate",
+            Self::Validate => "otp/validate",
+        }
+    }
+
+    /// The generic answer to an internal failure: 1502 when validating, else 1503.
+    pub fn internal_code(self) -> ApiCode {
+        match self {
+            Self::Validate => ApiCode::UnableToValidate,
+            Self::Token | Self::Generate => ApiCode::UnableToGenerate,
+        }
+    }
 }
 
 /// A use-case's answer and how to send errors for this brand (`errorsAsHttp200`).

@@ -110,8 +110,16 @@ impl Services {
             iat,
             exp: ttl_secs.map(|t| iat + i64::from(t)),
         };
-        self.keys
-            .sign_jwt(&claims)
-            .map_err(|e| super::internal(ApiCode::UnableToValidate, "signing a token", &e))
+        self.keys.sign_jwt(&claims).map_err(|e| {
+            super::internal(
+                if role == "VIEW" {
+                    ApiCode::UnableToGenerate
+                } else {
+                    ApiCode::UnableToValidate
+                },
+                "signing a token",
+                &e,
+            )
+        })
     }
 }

@@ -358,3 +358,44 @@ async fn errors_as_http_200_keeps_the_body() {
     let (status, body) = app.validate("MOBILE", MOBILE, &session, "123456").await;
     assert_eq!((status, code(&body)), (200, 1537));
 }
+
+#[tokio::test]
+async fn internal_failures_answer_1503_and_1502_without_details() {
+    let app = spawn_app().await;
+    let session = app.session("MOBILE", MOBILE).await;
+    // A damaged session record: the store cannot decode it.
+    let app = app
+        .restart_after(|dir| {
+            let db = sled::open(dir.join("store")).unwrap();
+            db.open_tree("sessions")
+                .unwrap()
+                .insert(session.as_bytes(), &b"\xff\xfe not a record"[..])
+                .unwrap();
+            db.flush().unwrap();
+        })
+        .await;
+    let (status, body, _) = app.generate("MOBILE", MOBILE, &session).await;
+    assert_eq!(
+        (status, body),
+        (
+            500,
+            json!({"status": {"success": false, "code": 1503, "message": "Unable to generate OTP"}})
+        )
+    );
+    let (status, body) = app.validate("MOBILE", MOBILE, &session, "123456").await;
+    assert_eq!(
+        (status, body),
+        (
+            500,
+            json!({"status": {"success": false, "code": 1502, "message": "Unable to validate OTP"}})
+        )
+    );
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("reading a session failed"),
+        "the cause is in the server log"
+    );
+    // The server still serves everything else.
+    let other = app.session("MOBILE", "+84900000009").await;
+    assert_eq!(app.generate("MOBILE", "+84900000009", &other).await.0, 200);
+}

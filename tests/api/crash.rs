@@ -298,3 +298,56 @@ async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sigterm_drains_flushes_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut otpd = start(dir.path()).await;
+    let req = json!({"identifierType": "MOBILE", "identifierValue": "+84901234567", "brand": "DEMO", "deviceId": "d1"});
+    let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut generate = req.clone();
+    generate["sessionId"] = json!(session);
+    assert_eq!(
+        otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
+        200
+    );
+
+    let pid = otpd.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = otpd.child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = otpd.child.kill();
+        let _ = otpd.child.wait();
+        panic!("otpd did not stop within 5 s of SIGTERM")
+    });
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100)); // the reader thread drains stdout
+    assert!(
+        otpd.output.lock().unwrap().contains("stopped"),
+        "it says it stopped"
+    );
+
+    // Everything is on disk: the session still takes a resend after 30 s of cooldown.
+    let otpd = start_at(dir.path(), Some("+31s")).await;
+    assert_eq!(
+        otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
+        200
+    );
+    otpd.kill();
+}

@@ -147,8 +147,14 @@ impl TestApp {
     }
 
     /// Stops the server and starts it again on the same data directory and clock.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_after(|_| {}).await
+    }
+
+    /// Stops the server, lets `f` work on its data directory, and starts it again.
+    pub async fn restart_after(mut self, f: impl FnOnce(&std::path::Path)) -> TestApp {
         self.server.take().unwrap().shutdown().await.unwrap();
+        f(&self.config.data_dir);
         let mut config = self.config.clone();
         config.public_listen = "127.0.0.1:0".parse().unwrap();
         start(

@@ -13,3 +13,4 @@ mod hygiene;
 mod ops;
 mod persistence;
 mod signing;
+mod sweep;

@@ -1,0 +1,65 @@
+//! Housekeeping: expired sessions and nonces, stale usage and old log records are deleted.
+
+use std::time::Duration;
+
+use otpd::domain::{BrandName, Destination};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let old = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &old).await.0, 200);
+    app.code_sent_to(MOBILE, 0).await;
+    let store = &app.services().store;
+    let retention_ms = 90 * 86_400_000;
+
+    // Ten minutes on, nothing has expired yet: the sweep removes nothing.
+    app.clock.advance(Duration::from_secs(600));
+    assert_eq!(store.sweep(app.clock.now_ms(), retention_ms).unwrap(), 0);
+
+    // Three days on: the session (15 min) and the usage record (2 days) are gone, the log
+    // record (90 days) stays.
+    app.clock.advance(Duration::from_secs(3 * 86_400));
+    let fresh = app.session("MOBILE", "+84900000001").await;
+    assert_eq!(store.sweep(app.clock.now_ms(), retention_ms).unwrap(), 2);
+    assert!(
+        store
+            .session(&otpd::domain::SessionId::parse(&old).unwrap())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&otpd::domain::SessionId::parse(&fresh).unwrap())
+            .unwrap()
+            .is_some()
+    );
+    let demo = BrandName::parse("DEMO").unwrap();
+    assert!(
+        store
+            .usage(&demo, &Destination::mobile(MOBILE).unwrap())
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(app.log_records().len(), 1);
+    assert_eq!(
+        store
+            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Past the retention period the log record and its index entry go too.
+    app.clock.advance(Duration::from_secs(91 * 86_400));
+    store.sweep(app.clock.now_ms(), retention_ms).unwrap();
+    assert!(app.log_records().is_empty());
+    assert!(
+        store
+            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
