@@ -38,9 +38,11 @@ pub fn router() -> Router<Arc<Services>> {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
 pub struct TokenRequest {
-    /// MOBILE, EMAIL or USERNAME.
+    #[schema(pattern = "^(MOBILE|EMAIL|USERNAME)$")]
     identifier_type: String,
+    #[schema(min_length = 1)]
     identifier_value: String,
+    #[schema(min_length = 1)]
     brand: String,
     /// Required on the mobile path.
     device_id: Option<String>,
@@ -59,8 +61,11 @@ pub struct TokenRequest {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
 pub struct GenerateRequest {
+    #[schema(pattern = "^(MOBILE|EMAIL|USERNAME)$")]
     identifier_type: String,
+    #[schema(min_length = 1)]
     identifier_value: String,
+    #[schema(min_length = 1)]
     brand: String,
     session_id: String,
     device_id: Option<String>,
@@ -77,8 +82,11 @@ pub struct GenerateRequest {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // reason: documents the wire shape; parsing goes through `Fields`
 pub struct ValidateRequest {
+    #[schema(pattern = "^(MOBILE|EMAIL|USERNAME)$")]
     identifier_type: String,
+    #[schema(min_length = 1)]
     identifier_value: String,
+    #[schema(min_length = 1)]
     brand: String,
     session_id: String,
     device_id: Option<String>,
