@@ -16,9 +16,11 @@ use crate::domain::{
 use crate::store::{AuditEntry, StoreError};
 
 mod limits;
+mod log;
 mod signing;
 
 pub use limits::{LimitView, OverrideView};
+pub use log::{LogPage, LogQuery};
 pub use signing::{NewSecret, SigningOutcome};
 
 /// Why an admin operation was refused. The admin API maps each variant to one HTTP status.

@@ -471,6 +471,18 @@ impl Store {
         limit: usize,
         keep: impl Fn(&IssuanceRecord) -> bool,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        self.log_scan(before, None, limit, keep)
+    }
+
+    /// Like [`Store::log_page`], stopping at records older than `since_ms`: ids are UUIDv7, so
+    /// the tree is in time order and a time window is a key range.
+    pub fn log_scan(
+        &self,
+        before: Option<uuid::Uuid>,
+        since_ms: Option<i64>,
+        limit: usize,
+        keep: impl Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
         let iter = match before {
             Some(id) => self.log.range(..id.as_bytes().to_vec()),
             None => self.log.range::<Vec<u8>, _>(..),
@@ -479,6 +491,9 @@ impl Store {
         for item in iter.rev() {
             let (_, v) = item?;
             let r = records::decode_log(&v)?;
+            if since_ms.is_some_and(|since| r.time_ms < since) {
+                break;
+            }
             if keep(&r) {
                 out.push(r);
                 if out.len() >= limit {
@@ -489,16 +504,25 @@ impl Store {
         Ok(out)
     }
 
-    /// One customer's records, newest first.
+    /// One customer's records, newest first, from `before` (exclusive), at most `limit`.
     pub fn customer_log(
         &self,
         brand: &BrandName,
         dest: &Destination,
+        before: Option<uuid::Uuid>,
         limit: usize,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
         let prefix = keys::log_by_dest_prefix(brand, dest);
+        let iter = match before {
+            Some(id) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(id.as_bytes());
+                self.log_by_dest.range(prefix.clone()..upper)
+            }
+            None => self.log_by_dest.scan_prefix(&prefix),
+        };
         let mut out = Vec::new();
-        for item in self.log_by_dest.scan_prefix(&prefix).rev() {
+        for item in iter.rev() {
             let (k, _) = item?;
             let Some(id) = k
                 .get(prefix.len()..)

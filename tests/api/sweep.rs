@@ -46,7 +46,7 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     assert_eq!(app.log_records().len(), 1);
     assert_eq!(
         store
-            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), 10)
+            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), None, 10)
             .unwrap()
             .len(),
         1
@@ -58,7 +58,7 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     assert!(app.log_records().is_empty());
     assert!(
         store
-            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), 10)
+            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), None, 10)
             .unwrap()
             .is_empty()
     );
