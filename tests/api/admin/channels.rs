@@ -1,4 +1,4 @@
-//! Channels and templates over the admin API: secrets stay write-only, errors name
+//! Channels and templates over the admin API and the CLI: secrets stay write-only, errors name
 //! the key, a test message reaches a real local gateway, templates validate and preview.
 
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use otpd::domain::{BrandName, ChannelConfig, ChannelKind};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{App, spawn_app};
+use super::helpers::{App, spawn_app, stderr, stdout};
 
 /// One request as the gateway received it.
 #[derive(Clone, Debug)]
@@ -561,4 +561,163 @@ async fn a_saved_locale_template_is_what_preview_renders() {
         .call(Method::DELETE, "/brands/DEMO/templates/SMS/vi", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cli_channel_set_show_and_test_against_a_local_gateway() {
+    let app = spawn_app().await;
+    let gateway = Gateway::start(202).await;
+    let url = format!("{}/send", gateway.url);
+
+    let set = app
+        .cli(&[
+            "channel",
+            "set",
+            "DEMO",
+            "SMS",
+            "provider=http",
+            &format!("url={url}"),
+            "method=POST",
+            r#"body={"to":"{to}","text":"{message}"}"#,
+        ])
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    let show = app.cli(&["channel", "show", "DEMO", "SMS", "--json"]).await;
+    assert!(show.status.success(), "{}", stderr(&show));
+    let view: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(view["config"]["provider"], "HTTP");
+    assert_eq!(view["config"]["url"], url);
+
+    let test = app
+        .cli(&["channel", "test", "DEMO", "SMS", "+84901234567"])
+        .await;
+    assert!(test.status.success(), "{}", stderr(&test));
+    assert!(stdout(&test).contains("202"), "{}", stdout(&test));
+    let received = gateway.all();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].uri, "/send");
+    let body: Value = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(body["to"], "+84901234567");
+    assert!(body["text"].as_str().unwrap().contains("123456"));
+
+    // A failed send exits non-zero and says why.
+    let port = closed_port().await;
+    let moved = app
+        .cli(&[
+            "channel",
+            "set",
+            "DEMO",
+            "SMS",
+            &format!("url=http://127.0.0.1:{port}/send"),
+        ])
+        .await;
+    assert!(moved.status.success(), "{}", stderr(&moved));
+    let failed = app
+        .cli(&["channel", "test", "DEMO", "SMS", "+84901234567"])
+        .await;
+    assert!(!failed.status.success());
+    assert!(stderr(&failed).contains("failed"), "{}", stderr(&failed));
+
+    let refused = app
+        .cli(&["channel", "set", "DEMO", "EMAIL", "provider=smtp", "hots=x"])
+        .await;
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("hots"), "{}", stderr(&refused));
+
+    let smtp: Vec<String> = SMTP.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut args = vec!["channel", "set", "DEMO", "EMAIL"];
+    args.extend(smtp.iter().map(String::as_str));
+    assert!(app.cli(&args).await.status.success());
+    let all = app.cli(&["channel", "show", "DEMO"]).await;
+    let text = stdout(&all);
+    assert!(
+        text.contains("smtp.example.com") && text.contains("set") && !text.contains("hunter2"),
+        "{text}"
+    );
+
+    let removed = app.cli(&["channel", "remove", "DEMO", "ZALO"]).await;
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(stored(&app, ChannelKind::Zalo).is_none());
+}
+
+#[tokio::test]
+async fn cli_templates_and_help() {
+    let app = spawn_app().await;
+
+    let refused = app
+        .cli(&["template", "set", "DEMO", "SMS", "--text", "no code"])
+        .await;
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("{otp}"), "{}", stderr(&refused));
+
+    let saved = app
+        .cli(&[
+            "template",
+            "set",
+            "DEMO",
+            "sms",
+            "--locale",
+            "vi",
+            "--text",
+            "Mã OTP của bạn là {otp}",
+        ])
+        .await;
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let preview = app
+        .cli(&["template", "preview", "DEMO", "SMS", "--locale", "vi"])
+        .await;
+    let text = stdout(&preview);
+    assert!(text.contains("Mã OTP của bạn là 123456"), "{text}");
+    assert!(text.contains("UCS-2, 1 segment (24 chars)"), "{text}");
+
+    let html = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(html.path(), "<p>Code <b>{otp}</b></p>").unwrap();
+    let email = app
+        .cli(&[
+            "template",
+            "set",
+            "DEMO",
+            "EMAIL",
+            "--subject",
+            "{brand} code",
+            "--text",
+            "Code {otp}",
+            "--html-file",
+            html.path().to_str().unwrap(),
+        ])
+        .await;
+    assert!(email.status.success(), "{}", stderr(&email));
+    let shown = app
+        .cli(&["template", "show", "DEMO", "EMAIL", "--json"])
+        .await;
+    let view: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(view["default"]["html"], "<p>Code <b>{otp}</b></p>");
+    let all = stdout(&app.cli(&["template", "show", "DEMO"]).await);
+    assert!(
+        all.contains("Mã OTP") && all.contains("{brand} code"),
+        "{all}"
+    );
+
+    let removed = app
+        .cli(&["template", "remove", "DEMO", "SMS", "--locale", "vi"])
+        .await;
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let again = app
+        .cli(&["template", "remove", "DEMO", "SMS", "--locale", "vi"])
+        .await;
+    assert!(!again.status.success());
+
+    let help = app.cli(&["channel", "set", "--help"]).await;
+    let text = stdout(&help);
+    for key in [
+        "smtp",
+        "host",
+        "twilio",
+        "accountSid",
+        "header.<Name>",
+        "templateId",
+    ] {
+        assert!(text.contains(key), "{key} missing from:\n{text}");
+    }
 }
