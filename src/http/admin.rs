@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -29,6 +29,10 @@ use crate::service::admin::{AdminError, TemplateInput};
 pub const ACTOR_HEADER: &str = "x-otpd-actor";
 
 type AppState = State<Arc<Services>>;
+
+/// An e-mail template's HTML body may be 100 000 bytes (`domain::template`), more than the
+/// listener-wide body limit; JSON escaping can grow it, hence the headroom.
+const TEMPLATE_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
     let brand = "/admin/api/brands/{name}";
@@ -65,15 +69,18 @@ pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
             &format!("{brand}/templates/{{kind}}"),
             get(show_templates)
                 .put(set_template)
-                .delete(remove_template),
+                .delete(remove_template)
+                .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
         )
         .route(
             &format!("{brand}/templates/{{kind}}/preview"),
-            post(preview_template),
+            post(preview_template).layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
         )
         .route(
             &format!("{brand}/templates/{{kind}}/{{locale}}"),
-            put(set_locale_template).delete(remove_locale_template),
+            put(set_locale_template)
+                .delete(remove_locale_template)
+                .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
         )
         .route("/admin/api/audit", get(audit))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })

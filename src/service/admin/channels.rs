@@ -22,6 +22,19 @@ use crate::domain::{Brand, BrandName, ChannelConfig, ChannelKind, Destination};
 /// sender enforces it, and this leaves it a margin to report its own error first.
 const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(15);
 const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
+/// Time kept back from the listener's request timeout to answer before it fires.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
+/// How long a test send may take: the provider's timeout plus a margin, but always short
+/// enough to answer within the admin listener's request timeout — past it the operator would
+/// get a bare 503 instead of the provider's silence reported as `ok: false`.
+fn test_send_limit(provider: Option<Duration>, request_timeout: Duration) -> Duration {
+    let wanted = provider.map_or(DEFAULT_TEST_TIMEOUT, |t| t + TIMEOUT_MARGIN);
+    let ceiling = request_timeout
+        .saturating_sub(ANSWER_MARGIN)
+        .max(Duration::from_millis(100));
+    wanted.min(ceiling)
+}
 
 /// One channel of a brand as operators see it: secrets read `"set"` (or `""` when unset).
 #[derive(Clone, Debug, Serialize)]
@@ -314,9 +327,10 @@ impl Admin<'_> {
             locale,
             rendered: &rendered,
         };
-        let limit = config
-            .timeout()
-            .map_or(DEFAULT_TEST_TIMEOUT, |t| t + TIMEOUT_MARGIN);
+        let limit = test_send_limit(
+            config.timeout(),
+            Duration::from_secs(self.services.config.request_timeout_seconds),
+        );
         let sender = self.services.senders.for_config(config);
         let started = Instant::now();
         let result = tokio::time::timeout(limit, sender.send(&msg)).await;
@@ -342,7 +356,10 @@ impl Admin<'_> {
             }
             Err(_) => {
                 outcome.temporary = Some(true);
-                outcome.error = Some(format!("no answer within {} s", limit.as_secs()));
+                outcome.error = Some(format!(
+                    "temporary: no answer within {:.1} s",
+                    limit.as_secs_f64()
+                ));
             }
         }
         // Who sent a message to whom, and how it went; the text stays out of the trail.
@@ -528,6 +545,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("to: "), "{err}");
+    }
+
+    #[test]
+    fn a_test_send_answers_before_the_request_timeout() {
+        let secs = Duration::from_secs;
+        assert_eq!(test_send_limit(Some(secs(5)), secs(30)), secs(7));
+        assert_eq!(test_send_limit(None, secs(30)), secs(15));
+        assert_eq!(
+            test_send_limit(Some(secs(10)), secs(10)),
+            Duration::from_millis(9_500)
+        );
+        assert_eq!(
+            test_send_limit(Some(secs(10)), Duration::from_millis(200)),
+            Duration::from_millis(100)
+        );
     }
 
     #[test]

@@ -345,6 +345,76 @@ async fn a_failing_provider_is_an_answer_not_an_error() {
     );
 }
 
+/// A loopback gateway that accepts connections and never answers; returns its URL.
+async fn silent_gateway() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_silent_provider_is_reported_before_the_admin_request_times_out() {
+    // A 2 s request timeout, shorter than the provider's own 5 s: the answer must still be
+    // the provider's silence as `ok: false`, not the listener's bare 503.
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = crate::helpers::test_config(dir.path().to_path_buf());
+    config.request_timeout_seconds = 2;
+    let app = crate::helpers::spawn_with(config, dir).await;
+    let server = app.server.as_ref().unwrap();
+    let admin = format!(
+        "http://{}/admin/api/brands/DEMO/channels/SMS",
+        server.admin_addr
+    );
+    let token = server.admin_token.to_string();
+    let url = silent_gateway().await;
+    let set = app
+        .client
+        .put(&admin)
+        .bearer_auth(&token)
+        .json(&settings(&[
+            ("provider", "http"),
+            ("url", &url),
+            ("timeoutSeconds", "5"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        set.status(),
+        StatusCode::OK,
+        "{}",
+        set.text().await.unwrap()
+    );
+
+    let started = std::time::Instant::now();
+    let answer = app
+        .client
+        .post(format!("{admin}/test"))
+        .bearer_auth(&token)
+        .json(&json!({"to": "+84901234567"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert_eq!(answer["temporary"], true, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1.5 s"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
 #[tokio::test]
 async fn test_messages_check_the_destination_and_the_channel() {
     let app = spawn_app().await;
@@ -459,6 +529,32 @@ async fn templates_are_validated_naming_the_problem() {
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["default"]["html"], Value::Null);
+
+    // An HTML body near its 100 000-byte limit fits, though it is above the listener-wide
+    // request limit; one past it is refused by the template rule.
+    let html = |len: usize| format!("<p>{{otp}}</p>{}", "x".repeat(len - 12));
+    let (status, answer) = app
+        .call(
+            Method::PUT,
+            "/brands/DEMO/templates/EMAIL",
+            Some(json!({"subject": "s", "text": "{otp}", "html": html(100_000)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = app
+        .call(
+            Method::PUT,
+            "/brands/DEMO/templates/EMAIL",
+            Some(json!({"subject": "s", "text": "{otp}", "html": html(100_001)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("html:")
+    );
 }
 
 #[tokio::test]
