@@ -1,22 +1,22 @@
-//! Delivery channels and message templates of a brand: set, show and remove a channel's
-//! provider, send a test message through it, and save, show, remove and preview templates.
-//! Secrets never leave: every config returned is [`ChannelConfig::redacted`], and the audit
-//! trail records redacted configs only. A test message skips the outbox and the limits, and its
-//! text is never logged here.
+//! Delivery channels of a brand: set, show and remove a channel's provider, and send a test
+//! message through one; `templates` holds the message templates. Secrets never leave: every
+//! config returned is [`ChannelConfig::redacted`], and the audit trail records redacted configs
+//! only. A test message skips the outbox and the limits, and its text is never logged here.
+
+mod templates;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Admin, AdminError, lookup_name};
 use crate::delivery::OutgoingMessage;
-use crate::domain::template::{
-    self, ChannelTemplates, SmsInfo, Template, Values, sms_info, validate_channel_templates,
-    validate_template,
-};
+use crate::domain::template::{self, Values};
 use crate::domain::{Brand, BrandName, ChannelConfig, ChannelKind, Destination};
+
+pub use templates::{ChannelTemplatesView, TemplateInput, TemplatePreview};
 
 /// Outer limit of a test send when the provider sets none (LOG); with a provider timeout the
 /// sender enforces it, and this leaves it a margin to report its own error first.
@@ -66,53 +66,6 @@ pub struct TestSendOutcome {
     pub elapsed_ms: u64,
 }
 
-/// A brand's templates for one channel: what is saved, and the built-in template that applies
-/// where nothing is.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChannelTemplatesView {
-    pub channel: ChannelKind,
-    #[serde(flatten)]
-    pub saved: ChannelTemplates,
-    pub built_in: Template,
-}
-
-/// A template as it would be sent, with a sample code.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplatePreview {
-    pub channel: ChannelKind,
-    pub subject: Option<String>,
-    pub text: String,
-    pub html: Option<String>,
-    /// Encoding, length and segments of the text; mobile channels only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sms: Option<SmsInfo>,
-}
-
-/// A template as the admin API takes it. Empty `subject` / `html` mean "none", because a form
-/// sends its empty fields as `""`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateInput {
-    #[serde(default)]
-    pub subject: Option<String>,
-    pub text: String,
-    #[serde(default)]
-    pub html: Option<String>,
-}
-
-impl From<TemplateInput> for Template {
-    fn from(t: TemplateInput) -> Self {
-        let present = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-        Template {
-            subject: present(t.subject),
-            text: t.text,
-            html: present(t.html),
-        }
-    }
-}
-
 /// Channel names in paths and arguments, in any case; an unknown one is named in the error.
 pub fn parse_kind(raw: &str) -> Result<ChannelKind, AdminError> {
     ChannelKind::parse(&raw.trim().to_ascii_uppercase()).ok_or_else(|| {
@@ -156,12 +109,6 @@ fn sample_values<'a>(brand: &'a Brand, code: &'a str) -> Values<'a> {
     }
 }
 
-/// Language tags compare ignoring case and `_` vs `-` (as `template_for` matches them).
-fn same_tag(a: &str, b: &str) -> bool {
-    a.replace('_', "-")
-        .eq_ignore_ascii_case(&b.replace('_', "-"))
-}
-
 fn no_channel(name: &BrandName, kind: ChannelKind) -> AdminError {
     AdminError::NotFound(format!(
         "brand {name} has no {} channel; set one with `otpd channel set {name} {} provider=…`",
@@ -192,14 +139,6 @@ fn views(brand: &Brand) -> Vec<ChannelView> {
             config: config.redacted(),
         })
         .collect()
-}
-
-fn templates_view(brand: &Brand, kind: ChannelKind) -> ChannelTemplatesView {
-    ChannelTemplatesView {
-        channel: kind,
-        saved: brand.templates.get(&kind).cloned().unwrap_or_default(),
-        built_in: template::default_template(kind),
-    }
 }
 
 impl Admin<'_> {
@@ -372,154 +311,6 @@ impl Admin<'_> {
         .await?;
         Ok(outcome)
     }
-
-    // ---- templates ------------------------------------------------------------------------
-
-    /// Every channel's saved templates and built-in template.
-    pub fn list_templates(&self, name: &str) -> Result<Vec<ChannelTemplatesView>, AdminError> {
-        let brand = self.brand(&lookup_name(name)?)?;
-        Ok(ChannelKind::ALL
-            .iter()
-            .map(|kind| templates_view(&brand, *kind))
-            .collect())
-    }
-
-    pub fn show_templates(
-        &self,
-        name: &str,
-        kind: &str,
-    ) -> Result<ChannelTemplatesView, AdminError> {
-        let kind = parse_kind(kind)?;
-        let brand = self.brand(&lookup_name(name)?)?;
-        Ok(templates_view(&brand, kind))
-    }
-
-    /// Saves the channel's base template (`locale` `None`) or a locale variant; a variant
-    /// replaces one whose tag differs only in case or `_` vs `-`.
-    pub async fn set_template(
-        &self,
-        name: &str,
-        kind: &str,
-        locale: Option<&str>,
-        input: TemplateInput,
-    ) -> Result<ChannelTemplatesView, AdminError> {
-        let kind = parse_kind(kind)?;
-        let name = lookup_name(name)?;
-        let template = Template::from(input);
-        validate_template(kind, &template).map_err(AdminError::Invalid)?;
-        let locale = locale.map(str::trim);
-        let brand = self.update(&name, |b| {
-            let set = b.templates.entry(kind).or_default();
-            match locale {
-                None => set.default = Some(template.clone()),
-                Some(tag) => {
-                    set.locales.retain(|k, _| !same_tag(k, tag));
-                    set.locales.insert(tag.to_owned(), template.clone());
-                }
-            }
-            // Checks the tag (the template itself passed above).
-            validate_channel_templates(kind, set).map_err(AdminError::Invalid)
-        })?;
-        self.commit(
-            "template.set",
-            &name,
-            json!({"channel": kind, "locale": locale, "template": template}),
-        )
-        .await?;
-        Ok(templates_view(&brand, kind))
-    }
-
-    /// Removes the base template or a locale variant; the next match (or the built-in
-    /// template) applies again.
-    pub async fn remove_template(
-        &self,
-        name: &str,
-        kind: &str,
-        locale: Option<&str>,
-    ) -> Result<ChannelTemplatesView, AdminError> {
-        let kind = parse_kind(kind)?;
-        let name = lookup_name(name)?;
-        // Names the variants there are, since `vi` does not remove `vi-VN`.
-        let missing = |set: Option<&ChannelTemplates>| {
-            let tags: Vec<&str> = set
-                .into_iter()
-                .flat_map(|s| s.locales.keys().map(String::as_str))
-                .collect();
-            let saved = if tags.is_empty() {
-                String::new()
-            } else {
-                format!(" (saved locales: {})", tags.join(", "))
-            };
-            AdminError::NotFound(match locale {
-                None => format!(
-                    "brand {name} has no base template for {}{saved}",
-                    kind.as_str()
-                ),
-                Some(tag) => format!(
-                    "brand {name} has no {} template for locale {tag:?}{saved}",
-                    kind.as_str()
-                ),
-            })
-        };
-        let brand = self.update(&name, |b| {
-            let Some(set) = b.templates.get_mut(&kind) else {
-                return Err(missing(None));
-            };
-            let removed = match locale {
-                None => set.default.take().is_some(),
-                Some(tag) => {
-                    let before = set.locales.len();
-                    set.locales.retain(|k, _| !same_tag(k, tag));
-                    set.locales.len() < before
-                }
-            };
-            if !removed {
-                return Err(missing(Some(set)));
-            }
-            if set.default.is_none() && set.locales.is_empty() {
-                b.templates.remove(&kind);
-            }
-            Ok(())
-        })?;
-        self.commit(
-            "template.remove",
-            &name,
-            json!({"channel": kind, "locale": locale}),
-        )
-        .await?;
-        Ok(templates_view(&brand, kind))
-    }
-
-    /// Renders `template` (checked first, so an editor sees what is wrong) or else the one
-    /// the brand would send for `locale`, with a sample code; mobile channels also get the SMS
-    /// encoding and segment count.
-    pub fn preview_template(
-        &self,
-        name: &str,
-        kind: &str,
-        locale: Option<&str>,
-        input: Option<TemplateInput>,
-    ) -> Result<TemplatePreview, AdminError> {
-        let kind = parse_kind(kind)?;
-        let brand = self.brand(&lookup_name(name)?)?;
-        let template = match input {
-            Some(input) => {
-                let t = Template::from(input);
-                validate_template(kind, &t).map_err(AdminError::Invalid)?;
-                t
-            }
-            None => template::template_for(&brand, kind, locale),
-        };
-        let code = sample_code(&brand);
-        let rendered = template::render(&template, &sample_values(&brand, &code));
-        Ok(TemplatePreview {
-            channel: kind,
-            sms: kind.is_mobile().then(|| sms_info(&rendered.text)),
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -560,21 +351,5 @@ mod tests {
             test_send_limit(Some(secs(10)), Duration::from_millis(200)),
             Duration::from_millis(100)
         );
-    }
-
-    #[test]
-    fn tags_match_ignoring_case_and_separator() {
-        assert!(same_tag("vi-VN", "vi_vn"));
-        assert!(!same_tag("vi", "vi-VN"));
-    }
-
-    #[test]
-    fn empty_subject_and_html_mean_none() {
-        let t = Template::from(TemplateInput {
-            subject: Some(" ".into()),
-            text: "{otp}".into(),
-            html: Some(String::new()),
-        });
-        assert_eq!((t.subject, t.html), (None, None));
     }
 }
