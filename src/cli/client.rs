@@ -80,7 +80,21 @@ impl AdminClient {
         segments: &[&str],
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let url = self.url(segments)?;
+        self.call_with_query(method, segments, &[], body).await
+    }
+
+    /// [`AdminClient::call`] with query parameters (encoded here, so values may hold anything).
+    pub async fn call_with_query(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut url = self.url(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut req = self
             .http
             .request(method, url)

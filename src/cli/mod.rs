@@ -1,13 +1,16 @@
-//! Commands that manage a running server through its admin API (`brand`, `limit`, `signing`),
-//! and `sign`, which helps client developers compute payload hashes. The admin commands hold no
-//! rules of their own: the server validates, the CLI only parses arguments and prints answers.
+//! Commands that manage a running server through its admin API (`brand`, `channel`,
+//! `template`, `limit`, `signing`), and `sign`, which helps client developers compute payload
+//! hashes. The admin commands hold no rules of their own: the server validates, the CLI only
+//! parses arguments and prints answers.
 
 mod brand;
+mod channel;
 mod client;
 mod limit;
 mod output;
 pub mod sign;
 mod signing;
+mod template;
 
 use std::path::PathBuf;
 
@@ -42,6 +45,10 @@ pub struct Connection {
 pub enum AdminCommand {
     /// Create, list, show, change, disable and enable brands (tenants) on a running server.
     Brand(brand::BrandArgs),
+    /// Delivery channels of a brand: providers and their settings, test messages.
+    Channel(channel::ChannelArgs),
+    /// Message templates of a brand per channel and locale: save, show, remove, preview.
+    Template(template::TemplateArgs),
     /// Per-customer OTP limits: overrides, today's usage, reset.
     Limit(limit::LimitArgs),
     /// Payload signing (API.md §5): switch it on or off, rotate and revoke keys.
@@ -51,6 +58,8 @@ pub enum AdminCommand {
 pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::Brand(args) => brand::run(args).await,
+        AdminCommand::Channel(args) => channel::run(args).await,
+        AdminCommand::Template(args) => template::run(args).await,
         AdminCommand::Limit(args) => limit::run(args).await,
         AdminCommand::Signing(args) => signing::run(args).await,
     }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,13 +22,17 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::{ApiCode, SignedEndpoint};
 use crate::service::Services;
-use crate::service::admin::AdminError;
+use crate::service::admin::{AdminError, TemplateInput};
 
 /// The header a client may send to name who is acting (recorded in the audit trail). It is
 /// informational: anyone holding the token is trusted.
 pub const ACTOR_HEADER: &str = "x-otpd-actor";
 
 type AppState = State<Arc<Services>>;
+
+/// An e-mail template's HTML body may be 100 000 bytes (`domain::template`), more than the
+/// listener-wide body limit; JSON escaping can grow it, hence the headroom.
+const TEMPLATE_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
     let brand = "/admin/api/brands/{name}";
@@ -51,6 +55,33 @@ pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
         .route(&format!("{brand}/signing/rotate"), post(rotate_signing))
         .route(&format!("{brand}/signing/revoke"), post(revoke_signing_key))
         .route(&format!("{brand}/signing/disable"), post(disable_signing))
+        .route(&format!("{brand}/channels"), get(list_channels))
+        .route(
+            &format!("{brand}/channels/{{kind}}"),
+            get(show_channel).put(set_channel).delete(remove_channel),
+        )
+        .route(
+            &format!("{brand}/channels/{{kind}}/test"),
+            post(test_channel),
+        )
+        .route(&format!("{brand}/templates"), get(list_templates))
+        .route(
+            &format!("{brand}/templates/{{kind}}"),
+            get(show_templates)
+                .put(set_template)
+                .delete(remove_template)
+                .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
+        )
+        .route(
+            &format!("{brand}/templates/{{kind}}/preview"),
+            post(preview_template).layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
+        )
+        .route(
+            &format!("{brand}/templates/{{kind}}/{{locale}}"),
+            put(set_locale_template)
+                .delete(remove_locale_template)
+                .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
+        )
         .route("/admin/api/audit", get(audit))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })
         .method_not_allowed_fallback(|| async {
@@ -319,6 +350,171 @@ async fn disable_signing(
     Segments(name): Segments<String>,
 ) -> AdminResult {
     ok(s.admin(&actor(&h)).disable_signing(&name).await?)
+}
+
+// ---- channels and templates ---------------------------------------------------------------
+
+async fn list_channels(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).list_channels(&name)?)
+}
+
+async fn show_channel(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).show_channel(&name, &kind)?)
+}
+
+/// `{"settings": {"key": "value", …}}` (the CLI's `key=value` form) or `{"config": {…}}` (a
+/// whole config, as the console sends back what it was shown).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetChannel {
+    settings: Option<std::collections::BTreeMap<String, String>>,
+    config: Option<Value>,
+}
+
+async fn set_channel(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+    b: Bytes,
+) -> AdminResult {
+    let actor = actor(&h);
+    let admin = s.admin(&actor);
+    match body::<SetChannel>(&b)? {
+        SetChannel {
+            settings: Some(settings),
+            config: None,
+        } => ok(admin.set_channel(&name, &kind, &settings).await?),
+        SetChannel {
+            settings: None,
+            config: Some(config),
+        } => ok(admin.put_channel_config(&name, &kind, config).await?),
+        _ => Err(AdminError::Invalid(
+            "request body: send either {\"settings\": {\"key\": \"value\", …}} or {\"config\": {…}}".into(),
+        )),
+    }
+}
+
+async fn remove_channel(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).remove_channel(&name, &kind).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestChannel {
+    to: String,
+    locale: Option<String>,
+}
+
+async fn test_channel(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+    b: Bytes,
+) -> AdminResult {
+    let req: TestChannel = body(&b)?;
+    ok(s.admin(&actor(&h))
+        .test_channel(&name, &kind, &req.to, req.locale.as_deref())
+        .await?)
+}
+
+async fn list_templates(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(name): Segments<String>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).list_templates(&name)?)
+}
+
+async fn show_templates(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).show_templates(&name, &kind)?)
+}
+
+async fn set_template(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+    b: Bytes,
+) -> AdminResult {
+    let t: TemplateInput = body(&b)?;
+    ok(s.admin(&actor(&h))
+        .set_template(&name, &kind, None, t)
+        .await?)
+}
+
+async fn set_locale_template(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind, locale)): Segments<(String, String, String)>,
+    b: Bytes,
+) -> AdminResult {
+    let t: TemplateInput = body(&b)?;
+    ok(s.admin(&actor(&h))
+        .set_template(&name, &kind, Some(&locale), t)
+        .await?)
+}
+
+async fn remove_template(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h))
+        .remove_template(&name, &kind, None)
+        .await?)
+}
+
+async fn remove_locale_template(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind, locale)): Segments<(String, String, String)>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h))
+        .remove_template(&name, &kind, Some(&locale))
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct LocaleQuery {
+    locale: Option<String>,
+}
+
+/// Body: a template to preview (optional; without one, the saved template for `?locale=`).
+async fn preview_template(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments((name, kind)): Segments<(String, String)>,
+    q: Result<Query<LocaleQuery>, QueryRejection>,
+    b: Bytes,
+) -> AdminResult {
+    let locale = q
+        .map_err(|e| AdminError::Invalid(format!("query: {}", e.body_text())))?
+        .0
+        .locale
+        .filter(|l| !l.trim().is_empty());
+    // An empty body means "the saved template", not a template without text.
+    let input: Option<TemplateInput> = if b.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(body(&b)?)
+    };
+    ok(s.admin(&actor(&h))
+        .preview_template(&name, &kind, locale.as_deref(), input)?)
 }
 
 // ---- audit --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-//! Admin operations (brands, per-customer limits, payload-signing keys), shared by the admin API
-//! and, through it, the CLI. Every save validates the whole settings document and goes through
+//! Admin operations (brands, channels and templates, per-customer limits, payload-signing
+//! keys), shared by the admin API and, through it, the CLI. Every save validates the whole settings document and goes through
 //! the store's brand methods, which also refresh the in-memory copy the request path reads.
-//! Brands live here; `limits` and `signing` add the other operations to [`Admin`].
+//! Brands live here; `channels`, `limits` and `signing` add the other operations to [`Admin`].
 
 use std::collections::BTreeMap;
 
@@ -15,10 +15,14 @@ use crate::domain::{
 };
 use crate::store::{AuditEntry, StoreError};
 
+mod channels;
 mod limits;
 mod log;
 mod signing;
 
+pub use channels::{
+    ChannelTemplatesView, ChannelView, TemplateInput, TemplatePreview, TestSendOutcome, parse_kind,
+};
 pub use limits::{LimitView, OverrideView};
 pub use log::{LogPage, LogQuery};
 pub use signing::{NewSecret, SigningOutcome};

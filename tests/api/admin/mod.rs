@@ -2,6 +2,7 @@
 //! and through the built `otpd` binary.
 
 mod brands;
+mod channels;
 mod cli;
 mod helpers;
 mod limits;
