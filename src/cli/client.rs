@@ -91,6 +91,29 @@ impl AdminClient {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        let text = self.send(method, segments, query, body).await?;
+        serde_json::from_str(&text)
+            .map_err(|_| anyhow!("the admin API answered something that is not JSON"))
+    }
+
+    /// A GET whose answer is text (CSV exports).
+    pub async fn get_text(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> anyhow::Result<String> {
+        self.send(Method::GET, segments, query, None).await
+    }
+
+    /// Sends one request and returns the body of a 2xx answer; anything else becomes an error
+    /// carrying the server's message.
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> anyhow::Result<String> {
         let mut url = self.url(segments)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -115,11 +138,10 @@ impl AdminClient {
             .text()
             .await
             .context("reading the admin API's answer")?;
-        let json: Option<Value> = serde_json::from_str(&text).ok();
         if status.is_success() {
-            return json
-                .ok_or_else(|| anyhow!("the admin API answered something that is not JSON"));
+            return Ok(text);
         }
+        let json: Option<Value> = serde_json::from_str(&text).ok();
         let message = json
             .as_ref()
             .and_then(|j| j["error"]["message"].as_str())

@@ -1,5 +1,5 @@
 //! Commands that manage a running server through its admin API (`brand`, `channel`,
-//! `template`, `limit`, `signing`), and `sign`, which helps client developers compute payload
+//! `template`, `limit`, `log`, `signing`), and `sign`, which helps client developers compute payload
 //! hashes. The admin commands hold no rules of their own: the server validates, the CLI only
 //! parses arguments and prints answers.
 
@@ -7,6 +7,7 @@ mod brand;
 mod channel;
 mod client;
 mod limit;
+mod log;
 mod output;
 pub mod sign;
 mod signing;
@@ -51,6 +52,8 @@ pub enum AdminCommand {
     Template(template::TemplateArgs),
     /// Per-customer OTP limits: overrides, today's usage, reset.
     Limit(limit::LimitArgs),
+    /// The issuance log: every generate request, its outcome and delivery; filter, page, export.
+    Log(log::LogArgs),
     /// Payload signing (API.md §5): switch it on or off, rotate and revoke keys.
     Signing(signing::SigningArgs),
 }
@@ -61,6 +64,7 @@ pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Channel(args) => channel::run(args).await,
         AdminCommand::Template(args) => template::run(args).await,
         AdminCommand::Limit(args) => limit::run(args).await,
+        AdminCommand::Log(args) => log::run(args).await,
         AdminCommand::Signing(args) => signing::run(args).await,
     }
 }

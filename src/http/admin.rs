@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::{ApiCode, SignedEndpoint};
 use crate::service::Services;
-use crate::service::admin::{AdminError, TemplateInput};
+use crate::service::admin::{AdminError, LogQuery, TemplateInput};
 
 /// The header a client may send to name who is acting (recorded in the audit trail). It is
 /// informational: anyone holding the token is trusted.
@@ -83,6 +83,9 @@ pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
                 .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
         )
         .route("/admin/api/audit", get(audit))
+        .route("/admin/api/log", get(log_page))
+        .route("/admin/api/log.csv", get(log_csv))
+        .route("/admin/api/log/{id}", get(log_record))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })
         .method_not_allowed_fallback(|| async {
             error_response(
@@ -535,4 +538,48 @@ async fn audit(
         .unwrap_or(100)
         .clamp(1, 1000);
     ok(s.admin(&actor(&h)).audit(limit)?)
+}
+
+// ---- issuance log -----------------------------------------------------------------------
+
+fn log_query(q: Result<Query<LogQuery>, QueryRejection>) -> Result<LogQuery, AdminError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| AdminError::Invalid(format!("query: {}", e.body_text())))
+}
+
+/// `GET /admin/api/log?brand=&destination=&outcome=&channel=&delivery=&test=&sinceMs=&untilMs=&before=&limit=`
+async fn log_page(
+    State(s): AppState,
+    h: HeaderMap,
+    q: Result<Query<LogQuery>, QueryRejection>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).log(&log_query(q)?)?)
+}
+
+/// The same selection as CSV (up to 100,000 records).
+async fn log_csv(
+    State(s): AppState,
+    h: HeaderMap,
+    q: Result<Query<LogQuery>, QueryRejection>,
+) -> AdminResult {
+    let csv = s.admin(&actor(&h)).log_csv(&log_query(q)?)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"otpd-issuance-log.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+async fn log_record(
+    State(s): AppState,
+    h: HeaderMap,
+    Segments(id): Segments<String>,
+) -> AdminResult {
+    ok(s.admin(&actor(&h)).log_record(&id)?)
 }

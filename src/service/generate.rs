@@ -3,8 +3,6 @@
 //! the code (keyed hash only), charges the limit, queues the sealed delivery and writes the
 //! issuance-log record. Every request, accepted or refused, leaves exactly one log record.
 
-use rand::Rng;
-
 use super::checks::{self, Common, raw_common};
 use super::{Fields, Reply, RequestContext, Services};
 use crate::domain::limits::{self, LimitPolicy};
@@ -25,12 +23,22 @@ struct Route {
     fallbacks: Vec<(ChannelKind, Destination)>,
 }
 
-/// A new time-ordered log id (UUIDv7) on the server's clock.
+/// A new log id (UUIDv7) on the server's clock, strictly increasing: within one millisecond a
+/// counter orders ids as they were made, so "newest first" is the order of arrival.
 pub(super) fn new_log_id(now_ms: i64) -> uuid::Uuid {
-    let mut random = [0u8; 10];
-    rand::rng().fill_bytes(&mut random);
-    uuid::Builder::from_unix_timestamp_millis(u64::try_from(now_ms).unwrap_or(0), &random)
-        .into_uuid()
+    static CONTEXT: std::sync::Mutex<uuid::ContextV7> =
+        std::sync::Mutex::new(uuid::ContextV7::new());
+    let ms = u64::try_from(now_ms).unwrap_or(0);
+    let (secs, nanos) = (ms / 1000, u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000);
+    match CONTEXT.lock() {
+        Ok(context) => uuid::Uuid::new_v7(uuid::Timestamp::from_unix(&*context, secs, nanos)),
+        // A poisoned lock only means another thread panicked mid-call; order is best effort.
+        Err(poisoned) => uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            &*poisoned.into_inner(),
+            secs,
+            nanos,
+        )),
+    }
 }
 
 impl Services {

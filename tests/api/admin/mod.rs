@@ -6,4 +6,5 @@ mod channels;
 mod cli;
 mod helpers;
 mod limits;
+mod log;
 mod signing;

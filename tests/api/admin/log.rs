@@ -1,0 +1,174 @@
+//! The issuance log through the admin API and `otpd log`: filters, cursor paging, one record
+//! with its attempts, CSV export.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::helpers::{spawn_app, stdout};
+use crate::helpers::{MOBILE, code};
+
+#[tokio::test]
+async fn operators_read_filter_page_and_export_the_log() {
+    let app = spawn_app().await;
+    let t = &app.inner;
+    let session = t.session("MOBILE", MOBILE).await;
+    for _ in 0..3 {
+        assert_eq!(t.generate("MOBILE", MOBILE, &session).await.0, 200);
+        t.code_sent_to(MOBILE, 0).await;
+        t.clock.advance(Duration::from_secs(31));
+    }
+    let (_, refused, _) = t
+        .post("/auth/v1/otp/generate", &json!({"brand": "DEMO"}))
+        .await;
+    assert_eq!(code(&refused), 1519);
+    let other = t.session("EMAIL", "jane@example.com").await;
+    assert_eq!(t.generate("EMAIL", "jane@example.com", &other).await.0, 200);
+
+    // Everything, newest first.
+    let (status, page) = app.call(Method::GET, "/log", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let records = page["records"].as_array().unwrap();
+    assert_eq!(records.len(), 5);
+    assert_eq!(records[0]["identifier"], "jane@example.com");
+    assert_eq!(page["nextBefore"], Value::Null);
+    let times: Vec<i64> = records
+        .iter()
+        .map(|r| r["timeMs"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+
+    // Filters.
+    let (_, refusals) = app.call(Method::GET, "/log?outcome=1519", None).await;
+    assert_eq!(refusals["records"].as_array().unwrap().len(), 1);
+    let (_, mine) = app
+        .call(
+            Method::GET,
+            "/log?brand=demo&destination=MOBILE:84901234567",
+            None,
+        )
+        .await;
+    assert_eq!(mine["records"].as_array().unwrap().len(), 3);
+    assert!(
+        mine["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["destination"] == "MOBILE:84901234567")
+    );
+    let (_, emails) = app.call(Method::GET, "/log?channel=EMAIL", None).await;
+    assert_eq!(emails["records"].as_array().unwrap().len(), 1);
+    let (status, err) = app
+        .call(Method::GET, "/log?destination=MOBILE:84901234567", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, err) = app.call(Method::GET, "/log?outcome=lots", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+
+    // Paging with the cursor: no overlap, nothing lost.
+    let (_, first) = app.call(Method::GET, "/log?limit=2", None).await;
+    let cursor = first["nextBefore"].as_str().unwrap().to_owned();
+    let (_, second) = app
+        .call(Method::GET, &format!("/log?limit=2&before={cursor}"), None)
+        .await;
+    let (_, third) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/log?limit=2&before={}",
+                second["nextBefore"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    let ids: Vec<Value> = [&first, &second, &third]
+        .iter()
+        .flat_map(|p| {
+            p["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].clone())
+        })
+        .collect();
+    let all: Vec<Value> = records.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, all);
+    // The customer's history pages too.
+    let (_, c1) = app
+        .call(
+            Method::GET,
+            "/log?brand=DEMO&destination=84901234567&limit=2",
+            None,
+        )
+        .await;
+    let (_, c2) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/log?brand=DEMO&destination=84901234567&limit=2&before={}",
+                c1["nextBefore"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        c1["records"].as_array().unwrap().len() + c2["records"].as_array().unwrap().len(),
+        3
+    );
+
+    // One record, with its delivery attempt.
+    let id = mine["records"][0]["id"].as_str().unwrap();
+    let (status, record) = app.call(Method::GET, &format!("/log/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(record["delivery"], "SENT");
+    assert_eq!(record["attempts"][0]["ok"], true);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/log/01a2169a-3c6d-75ee-a45c-58b38a33fdb3",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // CSV.
+    let csv = app
+        .http
+        .get(format!("{}/log.csv?brand=DEMO", app.admin))
+        .bearer_auth(&*app.server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("id,time,brand,path,"));
+    assert_eq!(lines.len(), 1 + 5, "a header and every DEMO record");
+
+    // The CLI.
+    let out = app
+        .cli(&[
+            "log",
+            "list",
+            "--brand",
+            "DEMO",
+            "--outcome",
+            "200",
+            "--json",
+        ])
+        .await;
+    assert!(out.status.success(), "{out:?}");
+    let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(listed["records"].as_array().unwrap().len(), 4);
+    let out = app.cli(&["log", "show", id]).await;
+    assert!(
+        out.status.success() && stdout(&out).contains("Attempts:"),
+        "{out:?}"
+    );
+    let out = app.cli(&["log", "export", "--brand", "DEMO"]).await;
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), text);
+    let out = app.cli(&["log", "list", "--since", "soon"]).await;
+    assert!(!out.status.success());
+}
