@@ -37,6 +37,10 @@ async fn start(dir: &std::path::Path) -> Otpd {
 /// Starts `otpd serve`; with `ahead`, under libfaketime with the wall clock that far ahead
 /// (as if the server had been down that long).
 async fn start_at(dir: &std::path::Path, ahead: Option<&str>) -> Otpd {
+    start_with(dir, ahead, &[]).await
+}
+
+async fn start_with(dir: &std::path::Path, ahead: Option<&str>, env: &[(&str, &str)]) -> Otpd {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_otpd"));
     if let Some(offset) = ahead {
@@ -63,6 +67,7 @@ async fn start_at(dir: &std::path::Path, ahead: Option<&str>) -> Otpd {
         .env("RUST_LOG", "info")
         .env("OTPD_CLIENT_RATE_LIMIT_PER_MINUTE", "0")
         .env_remove("OTPD_SERVER_KEYS")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -349,5 +354,27 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
         otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
         200
     );
+    otpd.kill();
+}
+
+#[tokio::test]
+async fn the_key_ring_can_live_in_the_environment_instead_of_a_file() {
+    let ring = otpd::secrets::ServerKeys::new_key_file(7).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let otpd = start_with(dir.path(), None, &[("OTPD_SERVER_KEYS", &ring)]).await;
+    assert!(
+        !dir.path().join(otpd::secrets::KEY_FILE).exists(),
+        "no key file is written"
+    );
+    let jwks: Value = reqwest::get(format!("{}/auth/v1/.well-known/jwks.json", otpd.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected =
+        serde_json::to_value(otpd::secrets::ServerKeys::from_json(&ring).unwrap().jwks()).unwrap();
+    assert_eq!(jwks, expected, "the published key is the environment's");
+    assert_eq!(jwks["keys"][0]["kid"], "7");
     otpd.kill();
 }

@@ -234,3 +234,52 @@ async fn fallback_channel_sends_through_the_named_configured_channel() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].channel, ChannelKind::Email);
 }
+
+#[tokio::test]
+async fn the_request_locale_picks_the_template_with_the_brand_default_behind_it() {
+    use otpd::domain::template::{ChannelTemplates, Template};
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        let vi = Template {
+            subject: None,
+            text: "Mã {brand} của bạn là {otp}".into(),
+            html: None,
+        };
+        let fr = Template {
+            subject: None,
+            text: "Votre code {brand} : {otp}".into(),
+            html: None,
+        };
+        b.templates.insert(
+            ChannelKind::Sms,
+            ChannelTemplates {
+                default: None,
+                locales: [("vi".to_owned(), vi), ("fr".to_owned(), fr)].into(),
+            },
+        );
+        b.settings.default_locale = Some("fr".into());
+        b.settings.resend_cooldown_seconds = 0;
+    });
+    let session = app.session("MOBILE", MOBILE).await;
+    let with_locale = |locale: Option<&str>| {
+        let mut body = mobile_req("MOBILE", MOBILE, Some(&session));
+        if let Some(l) = locale {
+            body["locale"] = json!(l);
+        }
+        body
+    };
+    let cases = [
+        (Some("vi-VN"), "Mã DEMO của bạn là "),
+        (None, "Votre code DEMO : "),
+        (Some("de"), "Votre code DEMO : "),
+    ];
+    for (i, (locale, prefix)) in cases.iter().enumerate() {
+        let (status, body, _) = app
+            .post("/auth/v1/otp/generate", &with_locale(*locale))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let otp = app.code_sent_to(MOBILE, i).await;
+        let sent = app.capture.all()[i].text.clone();
+        assert_eq!(sent, format!("{prefix}{otp}"), "locale {locale:?}");
+    }
+}
