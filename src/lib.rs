@@ -85,8 +85,12 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
     let config = Arc::new(config);
     create_private_dir(&config.data_dir)?;
     let keys = Arc::new(ServerKeys::load_or_create(&config.data_dir)?);
-    let store = Store::open(&config.data_dir.join("store"), config.durability)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = Store::open(
+        &config.data_dir.join("store"),
+        config.durability,
+        keys.clone(),
+    )
+    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     if config.demo_brand && store.brands()?.is_empty() {
         store.create_brand(&Brand::demo(options.clock.now_ms()))?;
         tracing::info!("created the demo brand DEMO (channels: the LOG sink)");

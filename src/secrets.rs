@@ -206,16 +206,24 @@ impl ServerKeys {
 
     /// Encrypts a code for an outbox job; `job_id` is bound as associated data.
     pub fn seal(&self, job_id: &uuid::Uuid, code: &OtpCode) -> Vec<u8> {
+        self.seal_bytes(job_id.as_bytes(), code.expose().as_bytes())
+    }
+
+    pub fn unseal(&self, job_id: &uuid::Uuid, sealed: &[u8]) -> Option<OtpCode> {
+        let plain = self.unseal_bytes(job_id.as_bytes(), sealed)?;
+        String::from_utf8(plain).ok().map(|s| OtpCode::fixed(&s))
+    }
+
+    /// Encrypts `plain` under the active key (ChaCha20-Poly1305, random nonce), binding `aad`:
+    /// `key id (4 bytes BE) · nonce (12) · ciphertext+tag`. Older keys still open what they
+    /// sealed, so rotation needs no re-encryption pass.
+    pub fn seal_bytes(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
         let key = self.active();
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: code.expose().as_bytes(),
-            aad: job_id.as_bytes(),
-        };
         let ciphertext = key
             .seal
-            .encrypt(&Nonce::from(nonce), payload)
+            .encrypt(&Nonce::from(nonce), Payload { msg: plain, aad })
             .unwrap_or_default();
         let mut out = Vec::with_capacity(4 + 12 + ciphertext.len());
         out.extend_from_slice(&key.id.to_be_bytes());
@@ -224,16 +232,21 @@ impl ServerKeys {
         out
     }
 
-    pub fn unseal(&self, job_id: &uuid::Uuid, sealed: &[u8]) -> Option<OtpCode> {
+    /// Opens what [`ServerKeys::seal_bytes`] sealed with the same `aad`; `None` when the key is
+    /// gone or anything was changed.
+    pub fn unseal_bytes(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let id = u32::from_be_bytes(sealed.get(..4)?.try_into().ok()?);
         let nonce: [u8; 12] = sealed.get(4..16)?.try_into().ok()?;
         let key = self.by_id(id)?;
-        let payload = Payload {
-            msg: sealed.get(16..)?,
-            aad: job_id.as_bytes(),
-        };
-        let plain = key.seal.decrypt(&Nonce::from(nonce), payload).ok()?;
-        String::from_utf8(plain).ok().map(|s| OtpCode::fixed(&s))
+        key.seal
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: sealed.get(16..)?,
+                    aad,
+                },
+            )
+            .ok()
     }
 
     /// A compact JWS (EdDSA) of `claims` under the active key, `kid` = key id.

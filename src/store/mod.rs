@@ -15,6 +15,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use flusher::Flusher;
 
+use crate::secrets::ServerKeys;
+
 use crate::domain::limits::Usage;
 use crate::domain::{
     Brand, BrandName, Destination, IssuanceRecord, OutboxJob, Refusal, Session, SessionId,
@@ -83,6 +85,8 @@ pub struct Store {
     nonces: sled::Tree,
     meta: sled::Tree,
     brand_cache: BrandCache,
+    /// Seals brand records (they hold secrets).
+    keys: Arc<ServerKeys>,
     flusher: Flusher,
     durability: Durability,
 }
@@ -93,7 +97,11 @@ impl Store {
     /// Opens (or creates) the store in `dir`. Must run inside a tokio runtime (the flusher).
     /// sled locks its directory; when another instance is still letting go of it (a quick
     /// restart), opening is retried for up to five seconds.
-    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+    pub fn open(
+        dir: &Path,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+    ) -> Result<Self, StoreError> {
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
@@ -120,6 +128,7 @@ impl Store {
             nonces: tree("nonces")?,
             meta: tree("meta")?,
             brand_cache: BrandCache::default(),
+            keys,
             flusher: Flusher::start(db.clone()),
             durability,
             db,
@@ -182,15 +191,17 @@ impl Store {
     pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {
         self.brands
             .iter()
-            .values()
-            .map(|v| records::decode_brand(&v?))
+            .map(|kv| {
+                kv.map_err(StoreError::from)
+                    .and_then(|(k, v)| records::decode_brand(&k, &v, &self.keys))
+            })
             .collect()
     }
 
     pub fn brand(&self, name: &BrandName) -> Result<Option<Brand>, StoreError> {
         self.brands
             .get(keys::brand(name))?
-            .map(|v| records::decode_brand(&v))
+            .map(|v| records::decode_brand(&keys::brand(name), &v, &self.keys))
             .transpose()
     }
 
@@ -201,7 +212,7 @@ impl Store {
             .compare_and_swap(
                 keys::brand(&brand.name),
                 None as Option<&[u8]>,
-                Some(records::encode_brand(brand)?),
+                Some(records::encode_brand(brand, &self.keys)?),
             )?
             .is_ok();
         if inserted {
@@ -212,8 +223,10 @@ impl Store {
     }
 
     pub fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
-        self.brands
-            .insert(keys::brand(&brand.name), records::encode_brand(brand)?)?;
+        self.brands.insert(
+            keys::brand(&brand.name),
+            records::encode_brand(brand, &self.keys)?,
+        )?;
         self.db.flush()?;
         self.cache_brand(brand.clone());
         Ok(())
@@ -722,10 +735,14 @@ impl Store {
             let Some(current) = self.brands.get(&key).map_err(StoreError::from)? else {
                 return Ok(None);
             };
-            let next = change(records::decode_brand(&current)?)?;
+            let next = change(records::decode_brand(&key, &current, &self.keys)?)?;
             let swapped = self
                 .brands
-                .compare_and_swap(&key, Some(current), Some(records::encode_brand(&next)?))
+                .compare_and_swap(
+                    &key,
+                    Some(current),
+                    Some(records::encode_brand(&next, &self.keys)?),
+                )
                 .map_err(StoreError::from)?;
             if swapped.is_ok() {
                 self.db.flush().map_err(StoreError::from)?;

@@ -11,6 +11,7 @@ use crate::domain::{
     Brand, BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, Flow, Identifier,
     IdentifierType, IssuanceRecord, IssuedCode, OutboxJob, Session, SessionId,
 };
+use crate::secrets::ServerKeys;
 
 pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(v).map_err(|e| StoreError::Encode(e.to_string()))
@@ -32,15 +33,45 @@ pub enum BrandRecord {
     V1(Brand),
 }
 
-pub fn encode_brand(b: &Brand) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&BrandRecord::V1(b.clone())).map_err(|e| StoreError::Encode(e.to_string()))
+/// Marks a sealed brand record; a record starting with `{` is plain JSON (written before
+/// records were sealed) and still reads.
+const SEALED: u8 = 1;
+
+/// Brand records hold secrets (signing keys, provider passwords and tokens), so they are sealed
+/// under the server's key ring, bound to the brand's name: a copy of the store alone reveals
+/// none of them.
+pub fn encode_brand(b: &Brand, keys: &ServerKeys) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(&BrandRecord::V1(b.clone()))
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    let mut out = vec![SEALED];
+    out.extend(keys.seal_bytes(&brand_aad(b.name.as_str()), &json));
+    Ok(out)
 }
 
-pub fn decode_brand(bytes: &[u8]) -> Result<Brand, StoreError> {
-    match serde_json::from_slice(bytes) {
+/// `name` is the record's key.
+pub fn decode_brand(name: &[u8], bytes: &[u8], keys: &ServerKeys) -> Result<Brand, StoreError> {
+    let opened;
+    let json = match bytes.split_first() {
+        Some((&SEALED, sealed)) => {
+            let name = std::str::from_utf8(name).unwrap_or_default();
+            opened = keys.unseal_bytes(&brand_aad(name), sealed).ok_or_else(|| {
+                StoreError::Decode(
+                    "brand",
+                    "cannot open it with the server keys (was server-keys.json replaced?)".into(),
+                )
+            })?;
+            &opened[..]
+        }
+        _ => bytes,
+    };
+    match serde_json::from_slice(json) {
         Ok(BrandRecord::V1(b)) => Ok(b),
         Err(e) => Err(StoreError::Decode("brand", e.to_string())),
     }
+}
+
+fn brand_aad(name: &str) -> Vec<u8> {
+    [b"otpd/brand/v1\0".as_slice(), name.as_bytes()].concat()
 }
 
 // ---- sessions -----------------------------------------------------------------------------

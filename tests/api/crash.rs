@@ -158,7 +158,7 @@ async fn acknowledged_state_survives_sigkill() {
     first.kill();
     // Lower DEMO's limit while no server runs.
     {
-        let store = Store::open(&dir.path().join("store"), Durability::FlushEach).unwrap();
+        let store = open_store(dir.path());
         let mut demo = store
             .brand(&BrandName::parse("DEMO").unwrap())
             .unwrap()
@@ -216,9 +216,20 @@ async fn acknowledged_state_survives_sigkill() {
     otpd.kill();
 }
 
+/// The store of a stopped server, opened with its key ring (brand records are sealed).
+fn open_store(dir: &Path) -> Store {
+    let keys = otpd::secrets::ServerKeys::load_or_create(dir).unwrap();
+    Store::open(
+        &dir.join("store"),
+        Durability::FlushEach,
+        std::sync::Arc::new(keys),
+    )
+    .unwrap()
+}
+
 /// Opens the store of a stopped server, lets `f` change it, and closes it again.
 async fn with_store(dir: &std::path::Path, f: impl FnOnce(&Store)) {
-    let store = Store::open(&dir.join("store"), Durability::FlushEach).unwrap();
+    let store = open_store(dir);
     f(&store);
     store.close().await.unwrap();
 }

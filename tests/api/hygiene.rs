@@ -88,3 +88,56 @@ async fn secrets_are_owner_only_files_outside_the_store() {
         }
     }
 }
+
+#[tokio::test]
+async fn brand_secrets_are_sealed_in_the_store() {
+    let app = spawn_app().await;
+    let password = "smtp-pa55word-that-must-not-leak";
+    let channel = crate::delivery::channel(
+        otpd::domain::ChannelKind::Email,
+        &[
+            ("provider", "smtp"),
+            ("host", "127.0.0.1"),
+            ("from", "otp@demo.test"),
+            ("username", "u"),
+            ("password", password),
+        ],
+    );
+    let secret = vec![0x5au8; 32];
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(otpd::domain::ChannelKind::Email, channel);
+        b.signing_keys = vec![otpd::domain::signature::SigningKey {
+            id: 1,
+            secret: secret.clone(),
+            state: otpd::domain::signature::KeyState::Active,
+            created_ms: 0,
+        }];
+    });
+    use base64::Engine;
+    let secret_b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
+    for (tree, entries) in app.services().store.dump().unwrap() {
+        for (k, v) in entries {
+            for needle in [
+                password.as_bytes(),
+                secret_b64.as_bytes(),
+                &secret[..],
+                b"smtp",
+            ] {
+                assert!(
+                    !contains(&k, needle) && !contains(&v, needle),
+                    "a brand secret in tree {tree}"
+                );
+            }
+        }
+    }
+    // Yet the server reads them back, also after a restart.
+    let app = app.restart().await;
+    let demo = app
+        .services()
+        .store
+        .brand(&otpd::domain::BrandName::parse("DEMO").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(demo.signing_keys[0].secret, secret);
+    assert!(format!("{:?}", serde_json::to_value(&demo.channels).unwrap()).contains(password));
+}
