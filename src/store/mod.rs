@@ -67,7 +67,9 @@ pub struct IssueWrite {
 pub struct IssueInput<'a> {
     pub session_id: &'a SessionId,
     pub brand: &'a BrandName,
-    pub destination: &'a Destination,
+    /// The customer whose usage is charged and whose history the record joins; `None` only
+    /// for a test identifier without one (it charges nothing).
+    pub destination: Option<&'a Destination>,
     pub job: Option<&'a OutboxJob>,
     pub log: &'a IssuanceRecord,
 }
@@ -285,14 +287,16 @@ impl Store {
         input: &IssueInput<'_>,
         decide: impl Fn(Option<&Session>, Option<&Usage>, Option<u32>) -> Result<IssueWrite, Refusal>,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        let customer = keys::customer(input.brand, input.destination);
+        let customer = input.destination.map(|d| keys::customer(input.brand, d));
         let job = input
             .job
             .map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?)))
             .transpose()?;
         let log_key = *input.log.id.as_bytes();
         let log_value = records::encode_log(input.log)?;
-        let index_key = keys::log_by_dest(input.brand, input.destination, input.log.id);
+        let index_key = input
+            .destination
+            .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
         let result = (
             &self.sessions,
             &self.usage,
@@ -308,19 +312,24 @@ impl Store {
                     .map(|v| records::decode_session(input.session_id, &v))
                     .transpose()
                     .map_err(abort)?;
-                let current = usage
-                    .get(&customer)?
-                    .map(|v| records::decode_usage(&v))
-                    .transpose()
-                    .map_err(abort)?;
-                let limit = overrides.get(&customer)?.and_then(|v| decode_u32(&v));
+                let (current, limit) = match &customer {
+                    Some(customer) => (
+                        usage
+                            .get(customer)?
+                            .map(|v| records::decode_usage(&v))
+                            .transpose()
+                            .map_err(abort)?,
+                        overrides.get(customer)?.and_then(|v| decode_u32(&v)),
+                    ),
+                    None => (None, None),
+                };
                 let write = decide(session.as_ref(), current.as_ref(), limit)
                     .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
                 sessions.insert(
                     input.session_id.as_str(),
                     records::encode_session(&write.session).map_err(abort)?,
                 )?;
-                if let Some(u) = &write.usage {
+                if let (Some(u), Some(customer)) = (&write.usage, &customer) {
                     usage.insert(
                         customer.as_slice(),
                         records::encode_usage(u).map_err(abort)?,
@@ -330,7 +339,9 @@ impl Store {
                     outbox.insert(&k[..], v.as_slice())?;
                 }
                 log.insert(&log_key[..], log_value.as_slice())?;
-                log_by_dest.insert(index_key.as_slice(), &[] as &[u8])?;
+                if let Some(k) = &index_key {
+                    log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
+                }
                 Ok(())
             });
         match result {
