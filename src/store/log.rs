@@ -1,0 +1,122 @@
+//! The issuance log: append, update in place, newest-first scans, one customer's history.
+
+use super::{Store, StoreError, keys, records};
+use crate::domain::{BrandName, Destination, IssuanceRecord};
+
+impl Store {
+    pub fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
+        if let Some(dest) = r
+            .destination
+            .as_deref()
+            .and_then(|d| Destination::parse_key(d).ok())
+            && let Ok(brand) = BrandName::parse(&r.brand)
+        {
+            self.log_by_dest
+                .insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
+        }
+        Ok(())
+    }
+
+    pub fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
+        self.log
+            .get(id.as_bytes())?
+            .map(|v| records::decode_log(&v))
+            .transpose()
+    }
+
+    /// Updates one log record in place (delivery progress, validation).
+    pub fn update_log(
+        &self,
+        id: uuid::Uuid,
+        f: impl Fn(&mut IssuanceRecord),
+    ) -> Result<(), StoreError> {
+        self.log.fetch_and_update(id.as_bytes(), |old| {
+            let old = old?;
+            match records::decode_log(old) {
+                Ok(mut r) => {
+                    f(&mut r);
+                    records::encode_log(&r).ok().or_else(|| Some(old.to_vec()))
+                }
+                Err(_) => Some(old.to_vec()),
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Newest first, from `before` (exclusive), at most `limit`, keeping those `keep` accepts.
+    pub fn log_page(
+        &self,
+        before: Option<uuid::Uuid>,
+        limit: usize,
+        keep: impl Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        self.log_scan(before, None, limit, keep)
+    }
+
+    /// Like [`Store::log_page`], stopping at records older than `since_ms`: ids are UUIDv7, so
+    /// the tree is in time order and a time window is a key range.
+    pub fn log_scan(
+        &self,
+        before: Option<uuid::Uuid>,
+        since_ms: Option<i64>,
+        limit: usize,
+        keep: impl Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let iter = match before {
+            Some(id) => self.log.range(..id.as_bytes().to_vec()),
+            None => self.log.range::<Vec<u8>, _>(..),
+        };
+        let mut out = Vec::with_capacity(limit.min(1000));
+        for item in iter.rev() {
+            let (_, v) = item?;
+            let r = records::decode_log(&v)?;
+            if since_ms.is_some_and(|since| r.time_ms < since) {
+                break;
+            }
+            if keep(&r) {
+                out.push(r);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One customer's records, newest first, from `before` (exclusive), at most `limit`.
+    pub fn customer_log(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        before: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let prefix = keys::log_by_dest_prefix(brand, dest);
+        let iter = match before {
+            Some(id) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(id.as_bytes());
+                self.log_by_dest.range(prefix.clone()..upper)
+            }
+            None => self.log_by_dest.scan_prefix(&prefix),
+        };
+        let mut out = Vec::new();
+        for item in iter.rev() {
+            let (k, _) = item?;
+            let Some(id) = k
+                .get(prefix.len()..)
+                .and_then(|b| uuid::Uuid::from_slice(b).ok())
+            else {
+                continue;
+            };
+            if let Some(r) = self.log_record(id)? {
+                out.push(r);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,143 @@
+//! Sessions, the issuing transaction, and the payload-signature replay cache: the state the
+//! request path reads and writes.
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records};
+use crate::domain::limits::Usage;
+use crate::domain::{BrandName, Refusal, Session, SessionId};
+
+impl Store {
+    pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.sessions
+            .get(id.as_str())?
+            .map(|v| records::decode_session(id, &v))
+            .transpose()
+    }
+
+    pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.sessions
+            .insert(s.id.as_str(), records::encode_session(s)?)?;
+        Ok(())
+    }
+
+    /// Read-modify-write of one session, retried on concurrent change (compare-and-swap), so
+    /// at most one of many concurrent validations can consume a code. `decide` must be pure.
+    /// Returns the outcome `decide` gave, with the session as written (or as found).
+    pub fn update_session<T>(
+        &self,
+        id: &SessionId,
+        mut decide: impl FnMut(Option<&Session>) -> (Option<Session>, T),
+    ) -> Result<T, StoreError> {
+        loop {
+            let current = self.sessions.get(id.as_str())?;
+            let session = current
+                .as_ref()
+                .map(|v| records::decode_session(id, v))
+                .transpose()?;
+            let (next, outcome) = decide(session.as_ref());
+            let Some(next) = next else { return Ok(outcome) };
+            let encoded = records::encode_session(&next)?;
+            if self
+                .sessions
+                .compare_and_swap(id.as_str(), current, Some(encoded))?
+                .is_ok()
+            {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// The issuing transaction: re-reads the session, the customer's usage and override,
+    /// lets `decide` apply the limits, then writes the session (new code hash), the usage, the
+    /// delivery job and the log record together. `decide` may run more than once: it must be
+    /// free of side effects. Nothing is written when it refuses.
+    pub fn issue(
+        &self,
+        input: &IssueInput<'_>,
+        decide: impl Fn(Option<&Session>, Option<&Usage>, Option<u32>) -> Result<IssueWrite, Refusal>,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let customer = input.destination.map(|d| keys::customer(input.brand, d));
+        let job = input
+            .job
+            .map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?)))
+            .transpose()?;
+        let log_key = *input.log.id.as_bytes();
+        let log_value = records::encode_log(input.log)?;
+        let index_key = input
+            .destination
+            .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
+        let result = (
+            &self.sessions,
+            &self.usage,
+            &self.overrides,
+            &self.outbox,
+            &self.log,
+            &self.log_by_dest,
+        )
+            .transaction(|(sessions, usage, overrides, outbox, log, log_by_dest)| {
+                let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
+                let session = sessions
+                    .get(input.session_id.as_str())?
+                    .map(|v| records::decode_session(input.session_id, &v))
+                    .transpose()
+                    .map_err(abort)?;
+                let (current, limit) = match &customer {
+                    Some(customer) => (
+                        usage
+                            .get(customer)?
+                            .map(|v| records::decode_usage(&v))
+                            .transpose()
+                            .map_err(abort)?,
+                        overrides.get(customer)?.and_then(|v| decode_u32(&v)),
+                    ),
+                    None => (None, None),
+                };
+                let write = decide(session.as_ref(), current.as_ref(), limit)
+                    .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
+                sessions.insert(
+                    input.session_id.as_str(),
+                    records::encode_session(&write.session).map_err(abort)?,
+                )?;
+                if let (Some(u), Some(customer)) = (&write.usage, &customer) {
+                    usage.insert(
+                        customer.as_slice(),
+                        records::encode_usage(u).map_err(abort)?,
+                    )?;
+                }
+                if let Some((k, v)) = &job {
+                    outbox.insert(&k[..], v.as_slice())?;
+                }
+                log.insert(&log_key[..], log_value.as_slice())?;
+                if let Some(k) = &index_key {
+                    log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
+                }
+                Ok(())
+            });
+        match result {
+            Ok(()) => Ok(Ok(())),
+            Err(TransactionError::Abort(Ok(refusal))) => Ok(Err(refusal)),
+            Err(TransactionError::Abort(Err(e))) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Remembers an accepted signature until `expires_ms`; false when it was already there.
+    pub fn remember_nonce(
+        &self,
+        brand: &BrandName,
+        hash: &[u8],
+        expires_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let fresh = self
+            .nonces
+            .compare_and_swap(
+                keys::nonce(brand, hash),
+                None as Option<&[u8]>,
+                Some(&expires_ms.to_be_bytes()[..]),
+            )?
+            .is_ok();
+        Ok(fresh)
+    }
+}
