@@ -21,6 +21,8 @@ enum Command {
     Serve(ServeArgs),
     /// Compute the payload-signature `hash` (v1) of a request body, as a client must.
     Sign(cli::sign::SignArgs),
+    /// Restore a backup into a new data directory (no server running on it).
+    Restore(cli::backup::RestoreArgs),
     #[command(flatten)]
     Admin(cli::AdminCommand),
 }
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Sign(args) => cli::sign::run(&args),
+            Command::Restore(args) => cli::backup::restore(&args),
             Command::Admin(cmd) => cli::run_admin(cmd).await,
         }
     });

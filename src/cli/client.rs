@@ -50,7 +50,7 @@ impl AdminClient {
             bail!("admin URL {url:?} is not an http(s) URL");
         }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
             .build()
             .context("building the HTTP client")?;
         let actor = std::env::var("USER").map_or_else(|_| "cli".to_owned(), |u| format!("cli:{u}"));
@@ -114,6 +114,39 @@ impl AdminClient {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> anyhow::Result<String> {
+        let resp = self
+            .request(method, segments, query, body, REQUEST_TIMEOUT)
+            .await?;
+        resp.text().await.context("reading the admin API's answer")
+    }
+
+    /// Streams a GET's answer into `out` (backups); returns the bytes written.
+    pub async fn download(
+        &self,
+        segments: &[&str],
+        out: &mut impl std::io::Write,
+    ) -> anyhow::Result<u64> {
+        let mut resp = self
+            .request(Method::GET, segments, &[], None, DOWNLOAD_TIMEOUT)
+            .await?;
+        let mut written = 0u64;
+        while let Some(chunk) = resp.chunk().await.context("the download broke off")? {
+            out.write_all(&chunk)?;
+            written += chunk.len() as u64;
+        }
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// Sends one request; a non-2xx answer becomes an error carrying the server's message.
+    async fn request(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        timeout: Duration,
+    ) -> anyhow::Result<reqwest::Response> {
         let mut url = self.url(segments)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -121,6 +154,7 @@ impl AdminClient {
         let mut req = self
             .http
             .request(method, url)
+            .timeout(timeout)
             .bearer_auth(&self.token)
             .header("x-otpd-actor", &self.actor);
         if let Some(b) = body {
@@ -134,13 +168,13 @@ impl AdminClient {
             )
         })?;
         let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
         let text = resp
             .text()
             .await
             .context("reading the admin API's answer")?;
-        if status.is_success() {
-            return Ok(text);
-        }
         let json: Option<Value> = serde_json::from_str(&text).ok();
         let message = json
             .as_ref()
@@ -156,6 +190,10 @@ impl AdminClient {
         }
     }
 }
+
+/// How long one admin call may take; a backup download may take much longer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The innermost error: reqwest's own text ("error sending request") says little.
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -3,6 +3,7 @@
 //! hashes. The admin commands hold no rules of their own: the server validates, the CLI only
 //! parses arguments and prints answers.
 
+pub mod backup;
 mod brand;
 mod channel;
 mod client;
@@ -56,6 +57,8 @@ pub enum AdminCommand {
     Log(log::LogArgs),
     /// Payload signing (API.md §5): switch it on or off, rotate and revoke keys.
     Signing(signing::SigningArgs),
+    /// Write a backup of a running server's store to a file.
+    Backup(backup::BackupArgs),
 }
 
 pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
@@ -66,5 +69,6 @@ pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Limit(args) => limit::run(args).await,
         AdminCommand::Log(args) => log::run(args).await,
         AdminCommand::Signing(args) => signing::run(args).await,
+        AdminCommand::Backup(args) => backup::backup(args).await,
     }
 }

@@ -86,6 +86,10 @@ pub fn router(admin_token: Arc<str>) -> Router<Arc<Services>> {
         .route("/admin/api/log", get(log_page))
         .route("/admin/api/log.csv", get(log_csv))
         .route("/admin/api/log/{id}", get(log_record))
+        .route(
+            "/admin/api/backup",
+            get(|State(s): AppState| super::backup::backup(s)),
+        )
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })
         .method_not_allowed_fallback(|| async {
             error_response(

@@ -4,6 +4,7 @@
 //! shutdown that drains in-flight requests.
 
 pub mod admin;
+mod backup;
 pub mod error;
 mod ops;
 pub mod public;

@@ -5,6 +5,7 @@
 //! replay cache), `usage`, `log`, `jobs` (the outbox), `housekeeping`; `flusher` is the group
 //! commit.
 
+mod backup;
 mod brands;
 mod flusher;
 mod housekeeping;
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+pub use backup::BackupError;
 pub use brands::AuditEntry;
 pub use flusher::Flusher;
 

@@ -1,0 +1,90 @@
+//! `otpd backup FILE` (from a running server, through the admin API) and `otpd restore FILE`
+//! (into a new data directory, with no server running on it).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{AdminClient, Connection};
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "The backup holds every record as stored: brand records stay sealed, so \
+restoring needs the server-keys.json of the same data directory. Keep that file backed up \
+separately and safely."
+)]
+pub struct BackupArgs {
+    /// Where to write the backup (created with mode 0600; an existing file is replaced).
+    file: PathBuf,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Restore into a data directory that holds no store yet, then copy the \
+server-keys.json of the backed-up server into it (or set OTPD_SERVER_KEYS) before `otpd serve`."
+)]
+pub struct RestoreArgs {
+    /// A file written by `otpd backup`.
+    file: PathBuf,
+    /// The new data directory [default: $OTPD_DATA_DIR, else $XDG_DATA_HOME/otpd, else
+    /// ~/.local/share/otpd].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn)?;
+    let partial = args.file.with_extension("partial");
+    let mut out = std::io::BufWriter::new(create_owner_only(&partial)?);
+    let bytes = match client.download(&["backup"], &mut out).await {
+        Ok(n) => n,
+        Err(e) => {
+            drop(out);
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    drop(out);
+    std::fs::rename(&partial, &args.file)
+        .with_context(|| format!("writing {}", args.file.display()))?;
+    println!("Backup written to {} ({bytes} bytes).", args.file.display());
+    println!(
+        "Keep server-keys.json of the data directory too: without it the brands cannot be read."
+    );
+    Ok(())
+}
+
+pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(otpd::config::default_data_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("opening {}", args.file.display()))?;
+    let entries =
+        otpd::store::Store::restore(&dir.join("store"), &mut std::io::BufReader::new(file))?;
+    println!("Restored {entries} records into {}.", dir.display());
+    if !dir.join(otpd::secrets::KEY_FILE).exists() {
+        println!(
+            "Now copy server-keys.json from the backed-up server into {} (or set OTPD_SERVER_KEYS) before starting otpd.",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn create_owner_only(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
