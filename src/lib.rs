@@ -91,6 +91,14 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
         keys.clone(),
     )
     .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let resealed = store.reseal_brands()?;
+    if resealed > 0 {
+        tracing::info!(
+            brands = resealed,
+            key = keys.active_id(),
+            "re-sealed brand records under the active server key"
+        );
+    }
     if config.demo_brand && store.brands()?.is_empty() {
         store.create_brand(&Brand::demo(options.clock.now_ms()))?;
         tracing::info!("created the demo brand DEMO (channels: the LOG sink)");

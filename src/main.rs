@@ -23,6 +23,8 @@ enum Command {
     Sign(cli::sign::SignArgs),
     /// Restore a backup into a new data directory (no server running on it).
     Restore(cli::backup::RestoreArgs),
+    /// The server key ring (code hashes, sealing, token signing): list, rotate, remove keys.
+    Keys(cli::keys::KeysArgs),
     #[command(flatten)]
     Admin(cli::AdminCommand),
 }
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Sign(args) => cli::sign::run(&args),
             Command::Restore(args) => cli::backup::restore(&args),
+            Command::Keys(args) => cli::keys::run(&args),
             Command::Admin(cmd) => cli::run_admin(cmd).await,
         }
     });

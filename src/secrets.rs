@@ -119,6 +119,44 @@ impl ServerKeys {
         serde_json::to_string_pretty(&file).map_err(|e| SecretsError::Format(e.to_string()))
     }
 
+    /// The key-file text with a new random key put first (active); the others stay and keep
+    /// verifying and opening what they made.
+    pub fn rotated_key_file(text: &str) -> Result<(String, u32), SecretsError> {
+        let mut file: KeyFile =
+            serde_json::from_str(text).map_err(|e| SecretsError::Format(e.to_string()))?;
+        let id = file.keys.iter().map(|k| k.id).max().unwrap_or(0) + 1;
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        file.keys.insert(
+            0,
+            KeyFileEntry {
+                id,
+                secret: B64.encode(secret),
+            },
+        );
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|e| SecretsError::Format(e.to_string()))?;
+        Ok((text, id))
+    }
+
+    /// The key-file text without key `id`. The active key cannot be removed.
+    pub fn key_file_without(text: &str, id: u32) -> Result<String, SecretsError> {
+        let mut file: KeyFile =
+            serde_json::from_str(text).map_err(|e| SecretsError::Format(e.to_string()))?;
+        match file.keys.iter().position(|k| k.id == id) {
+            None => return Err(SecretsError::Format(format!("there is no key {id}"))),
+            Some(0) => {
+                return Err(SecretsError::Format(format!(
+                    "key {id} is the active key; rotate first"
+                )));
+            }
+            Some(i) => {
+                file.keys.remove(i);
+            }
+        }
+        serde_json::to_string_pretty(&file).map_err(|e| SecretsError::Format(e.to_string()))
+    }
+
     pub fn from_json(text: &str) -> Result<Self, SecretsError> {
         let file: KeyFile =
             serde_json::from_str(text).map_err(|e| SecretsError::Format(e.to_string()))?;
@@ -167,6 +205,16 @@ impl ServerKeys {
 
     fn active(&self) -> &MasterKey {
         &self.keys[0]
+    }
+
+    /// The id of the key new material is made with.
+    pub fn active_id(&self) -> u32 {
+        self.active().id
+    }
+
+    /// The ids of the ring, active first.
+    pub fn ids(&self) -> Vec<u32> {
+        self.keys.iter().map(|k| k.id).collect()
     }
 
     fn by_id(&self, id: u32) -> Option<&MasterKey> {
@@ -361,6 +409,27 @@ mod tests {
         assert!(!sealed.windows(6).any(|w| w == b"987654"));
         assert_eq!(keys.unseal(&job, &sealed).unwrap().expose(), "987654");
         assert!(keys.unseal(&uuid::Uuid::new_v4(), &sealed).is_none());
+    }
+
+    #[test]
+    fn rotation_puts_a_new_key_first_and_old_material_still_opens() {
+        let first = ServerKeys::new_key_file(1).unwrap();
+        let old = ServerKeys::from_json(&first).unwrap();
+        let job = uuid::Uuid::new_v4();
+        let sealed = old.seal(&job, &OtpCode::fixed("123456"));
+        let (text, id) = ServerKeys::rotated_key_file(&first).unwrap();
+        assert_eq!(id, 2);
+        let ring = ServerKeys::from_json(&text).unwrap();
+        assert_eq!((ring.active_id(), ring.ids()), (2, vec![2, 1]));
+        assert_eq!(ring.unseal(&job, &sealed).unwrap().expose(), "123456");
+        assert!(
+            ServerKeys::key_file_without(&text, 2).is_err(),
+            "the active key stays"
+        );
+        let trimmed =
+            ServerKeys::from_json(&ServerKeys::key_file_without(&text, 1).unwrap()).unwrap();
+        assert_eq!(trimmed.ids(), vec![2]);
+        assert!(trimmed.unseal(&job, &sealed).is_none());
     }
 
     #[test]

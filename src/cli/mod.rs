@@ -7,6 +7,7 @@ pub mod backup;
 mod brand;
 mod channel;
 mod client;
+pub mod keys;
 mod limit;
 mod log;
 mod output;

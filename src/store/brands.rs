@@ -5,6 +5,28 @@ use super::{Store, StoreError, keys, records};
 use crate::domain::{Brand, BrandName};
 
 impl Store {
+    /// Rewrites every brand record not sealed under the active server key (after a rotation,
+    /// or a record from before sealing), so an old key can later leave the ring. Returns how
+    /// many were rewritten.
+    pub fn reseal_brands(&self) -> Result<usize, StoreError> {
+        let active = self.keys.active_id();
+        let mut rewritten = 0;
+        for item in self.brands.iter() {
+            let (key, value) = item?;
+            if records::brand_sealed_with(&value) == Some(active) {
+                continue;
+            }
+            let brand = records::decode_brand(&key, &value, &self.keys)?;
+            self.brands
+                .insert(key, records::encode_brand(&brand, &self.keys)?)?;
+            rewritten += 1;
+        }
+        if rewritten > 0 {
+            self.db.flush()?;
+        }
+        Ok(rewritten)
+    }
+
     // Brand writes are rare and must survive a crash: each flushes before it returns.
 
     pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {

@@ -70,6 +70,17 @@ pub fn decode_brand(name: &[u8], bytes: &[u8], keys: &ServerKeys) -> Result<Bran
     }
 }
 
+/// The id of the server key a brand record is sealed with (`None`: not sealed).
+pub fn brand_sealed_with(bytes: &[u8]) -> Option<u32> {
+    match bytes.split_first() {
+        Some((&SEALED, rest)) => rest
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes),
+        _ => None,
+    }
+}
+
 fn brand_aad(name: &str) -> Vec<u8> {
     [b"otpd/brand/v1\0".as_slice(), name.as_bytes()].concat()
 }

@@ -10,6 +10,7 @@ mod flow;
 mod hardening;
 mod helpers;
 mod hygiene;
+mod keys;
 mod ops;
 mod persistence;
 mod signing;

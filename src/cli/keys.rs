@@ -1,0 +1,78 @@
+//! `otpd keys list|rotate|remove`: the server key ring in `server-keys.json`. The server reads
+//! the ring at start, so a change takes effect at the next start; old keys keep verifying and
+//! opening what they made until removed.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use otpd::secrets::{KEY_ENV, KEY_FILE, ServerKeys, write_owner_only};
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "A rotated ring is used from the next start of otpd. At that start, brand \
+records are re-sealed under the new key. Remove an old key only when nothing needs it any more: \
+codes issued and tokens signed before the rotation stop verifying without it (codes live at most \
+30 minutes, tokens as long as their brand's TTLs)."
+)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    action: KeysAction,
+    /// The data directory [default: $OTPD_DATA_DIR, else $XDG_DATA_HOME/otpd, else
+    /// ~/.local/share/otpd].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum KeysAction {
+    /// The key ids, the active one first (never the secrets).
+    List,
+    /// Add a new random key and make it the active one.
+    Rotate,
+    /// Remove an old key (not the active one).
+    Remove {
+        /// The key id (from `otpd keys list`).
+        id: u32,
+    },
+}
+
+pub fn run(args: &KeysArgs) -> anyhow::Result<()> {
+    if std::env::var_os(KEY_ENV).is_some() {
+        bail!("{KEY_ENV} is set: the key ring lives in that variable, so change it there");
+    }
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(otpd::config::default_data_dir);
+    let path = dir.join(KEY_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (has otpd run with this data directory?)",
+            path.display()
+        )
+    })?;
+    match &args.action {
+        KeysAction::List => {
+            let ring = ServerKeys::from_json(&text)?;
+            for id in ring.ids() {
+                let role = if id == ring.active_id() {
+                    "active"
+                } else {
+                    "verifies and opens older material"
+                };
+                println!("{id}\t{role}");
+            }
+        }
+        KeysAction::Rotate => {
+            let (next, id) = ServerKeys::rotated_key_file(&text)?;
+            write_owner_only(&path, next.as_bytes())?;
+            println!("Key {id} is now the active key; restart otpd to use it.");
+        }
+        KeysAction::Remove { id } => {
+            let next = ServerKeys::key_file_without(&text, *id)?;
+            write_owner_only(&path, next.as_bytes())?;
+            println!("Key {id} removed; restart otpd for it to take effect.");
+        }
+    }
+    Ok(())
+}
