@@ -478,3 +478,48 @@ pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) ->
         .find(|ip| !trusted.contains(ip))
         .unwrap_or(peer_ip)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let peer_proxy = SocketAddr::new(proxy, 5000);
+        let stranger = SocketAddr::new("203.0.113.9".parse().unwrap(), 5000);
+        let xff = headers(&["198.51.100.7, 10.0.0.1"]);
+        // An untrusted peer cannot pick its address by header.
+        assert_eq!(client_addr(stranger, &xff, &[proxy]), stranger.ip());
+        // Through the proxy: the right-most address that is not itself a trusted proxy.
+        assert_eq!(
+            client_addr(peer_proxy, &xff, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // A client-supplied left part cannot override what the proxy appended.
+        let spoofed = headers(&["1.2.3.4", "198.51.100.7"]);
+        assert_eq!(
+            client_addr(peer_proxy, &spoofed, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // No usable header: the proxy itself.
+        assert_eq!(
+            client_addr(peer_proxy, &headers(&["garbage"]), &[proxy]),
+            proxy
+        );
+        // IPv4-mapped IPv6 peers count as their IPv4 address.
+        let mapped = SocketAddr::new("::ffff:10.0.0.1".parse().unwrap(), 1);
+        assert_eq!(
+            client_addr(mapped, &xff, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+    }
+}
