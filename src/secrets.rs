@@ -253,7 +253,7 @@ impl ServerKeys {
     }
 
     /// Encrypts a code for an outbox job; `job_id` is bound as associated data.
-    pub fn seal(&self, job_id: &uuid::Uuid, code: &OtpCode) -> Vec<u8> {
+    pub fn seal(&self, job_id: &uuid::Uuid, code: &OtpCode) -> Result<Vec<u8>, SecretsError> {
         self.seal_bytes(job_id.as_bytes(), code.expose().as_bytes())
     }
 
@@ -265,19 +265,19 @@ impl ServerKeys {
     /// Encrypts `plain` under the active key (ChaCha20-Poly1305, random nonce), binding `aad`:
     /// `key id (4 bytes BE) · nonce (12) · ciphertext+tag`. Older keys still open what they
     /// sealed, so rotation needs no re-encryption pass.
-    pub fn seal_bytes(&self, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+    pub fn seal_bytes(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, SecretsError> {
         let key = self.active();
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = key
             .seal
             .encrypt(&Nonce::from(nonce), Payload { msg: plain, aad })
-            .unwrap_or_default();
+            .map_err(|_| SecretsError::Format("sealing failed".into()))?;
         let mut out = Vec::with_capacity(4 + 12 + ciphertext.len());
         out.extend_from_slice(&key.id.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
-        out
+        Ok(out)
     }
 
     /// Opens what [`ServerKeys::seal_bytes`] sealed with the same `aad`; `None` when the key is
@@ -405,7 +405,7 @@ mod tests {
     fn sealed_codes_open_only_for_their_job() {
         let keys = ring();
         let job = uuid::Uuid::new_v4();
-        let sealed = keys.seal(&job, &OtpCode::fixed("987654"));
+        let sealed = keys.seal(&job, &OtpCode::fixed("987654")).unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"987654"));
         assert_eq!(keys.unseal(&job, &sealed).unwrap().expose(), "987654");
         assert!(keys.unseal(&uuid::Uuid::new_v4(), &sealed).is_none());
@@ -416,7 +416,7 @@ mod tests {
         let first = ServerKeys::new_key_file(1).unwrap();
         let old = ServerKeys::from_json(&first).unwrap();
         let job = uuid::Uuid::new_v4();
-        let sealed = old.seal(&job, &OtpCode::fixed("123456"));
+        let sealed = old.seal(&job, &OtpCode::fixed("123456")).unwrap();
         let (text, id) = ServerKeys::rotated_key_file(&first).unwrap();
         assert_eq!(id, 2);
         let ring = ServerKeys::from_json(&text).unwrap();

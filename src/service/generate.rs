@@ -193,22 +193,26 @@ impl Services {
             expires_ms,
             log_id: log.id,
         };
-        let job = route.map(|r| {
-            let id = uuid::Uuid::new_v4();
-            OutboxJob {
-                id,
-                log_id: log.id,
-                brand: c.brand.brand.name.clone(),
-                channel: r.channel,
-                destination: r.destination,
-                sealed_code: self.keys.seal(&id, &code),
-                locale: f.opt_str("locale").ok().flatten().map(str::to_owned),
-                code_expires_ms: expires_ms,
-                attempts: 0,
-                fallbacks: r.fallbacks,
-                due_ms: now_ms,
-            }
-        });
+        let job = route
+            .map(|r| {
+                let id = uuid::Uuid::new_v4();
+                Ok::<_, Refusal>(OutboxJob {
+                    id,
+                    log_id: log.id,
+                    brand: c.brand.brand.name.clone(),
+                    channel: r.channel,
+                    destination: r.destination,
+                    sealed_code: self.keys.seal(&id, &code).map_err(|e| {
+                        super::internal(ApiCode::UnableToGenerate, "sealing a code", &e)
+                    })?,
+                    locale: f.opt_str("locale").ok().flatten().map(str::to_owned),
+                    code_expires_ms: expires_ms,
+                    attempts: 0,
+                    fallbacks: r.fallbacks,
+                    due_ms: now_ms,
+                })
+            })
+            .transpose()?;
         drop(code);
         log.outcome = 200;
         log.test = is_test;

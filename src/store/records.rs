@@ -44,7 +44,10 @@ pub fn encode_brand(b: &Brand, keys: &ServerKeys) -> Result<Vec<u8>, StoreError>
     let json = serde_json::to_vec(&BrandRecord::V1(b.clone()))
         .map_err(|e| StoreError::Encode(e.to_string()))?;
     let mut out = vec![SEALED];
-    out.extend(keys.seal_bytes(&brand_aad(b.name.as_str()), &json));
+    out.extend(
+        keys.seal_bytes(&brand_aad(b.name.as_str()), &json)
+            .map_err(|e| StoreError::Encode(e.to_string()))?,
+    );
     Ok(out)
 }
 
