@@ -389,3 +389,93 @@ async fn the_key_ring_can_live_in_the_environment_instead_of_a_file() {
     assert_eq!(jwks["keys"][0]["kid"], "7");
     otpd.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_nothing_acknowledged() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    start(dir.path()).await.kill();
+    with_store(dir.path(), |store| {
+        let mut demo = store
+            .brand(&BrandName::parse("DEMO").unwrap())
+            .unwrap()
+            .unwrap();
+        demo.settings.daily_otp_limit = 100_000;
+        demo.settings.resend_cooldown_seconds = 0;
+        store.put_brand(&demo).unwrap();
+    })
+    .await;
+    let otpd = start(dir.path()).await;
+    let customers: Vec<String> = (0..16).map(|i| format!("+849100000{i:02}")).collect();
+    let mut requests = Vec::new();
+    for mobile in &customers {
+        let req = json!({"identifierType": "MOBILE", "identifierValue": mobile, "brand": "DEMO", "deviceId": "d1"});
+        let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut generate = req.clone();
+        generate["sessionId"] = json!(session);
+        requests.push(generate);
+    }
+    // Every customer's client fires generates back to back; the server dies in the middle.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Vec<AtomicU32>> =
+        Arc::new(customers.iter().map(|_| AtomicU32::new(0)).collect());
+    let mut clients = Vec::new();
+    for (i, body) in requests.into_iter().enumerate() {
+        let (stop, acked, url) = (
+            stop.clone(),
+            acked.clone(),
+            format!("{}/auth/v1/otp/generate", otpd.base),
+        );
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            while !stop.load(Ordering::SeqCst) {
+                let Ok(r) = http.post(&url).json(&body).send().await else {
+                    break;
+                };
+                let Ok(answer) = r.json::<Value>().await else {
+                    break;
+                };
+                if answer["status"]["code"] == 200 {
+                    acked[i].fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    otpd.kill(); // SIGKILL with requests in flight
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let total: u32 = acked.iter().map(|a| a.load(Ordering::SeqCst)).sum();
+    assert!(total > 50, "the load ran ({total} codes acknowledged)");
+
+    with_store(dir.path(), |store| {
+        let demo = BrandName::parse("DEMO").unwrap();
+        for (i, mobile) in customers.iter().enumerate() {
+            let dest = otpd::domain::Destination::mobile(mobile).unwrap();
+            let acked = acked[i].load(Ordering::SeqCst);
+            let counted = store.usage(&demo, &dest).unwrap().map_or(0, |u| u.count);
+            let logged = store
+                .customer_log(&demo, &dest, None, 100_000)
+                .unwrap()
+                .iter()
+                .filter(|r| r.outcome == 200)
+                .count();
+            assert!(
+                counted >= acked,
+                "{mobile}: {acked} acknowledged but {counted} counted"
+            );
+            assert!(
+                logged >= acked as usize,
+                "{mobile}: {acked} acknowledged but {logged} logged"
+            );
+        }
+    })
+    .await;
+    // And the store opens cleanly for a new server.
+    start(dir.path()).await.kill();
+}
