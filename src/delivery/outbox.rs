@@ -223,7 +223,12 @@ impl Outbox {
             tracing::error!(error = %e, "deleting a finished outbox job failed");
         }
         self.record(job, status, attempt);
-        tracing::info!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");
+        // A sent message is in the issuance log; one that never arrives needs an operator.
+        if status == DeliveryStatus::Sent {
+            tracing::debug!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");
+        } else {
+            tracing::warn!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery gave up");
+        }
     }
 
     fn record(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {

@@ -271,7 +271,7 @@ impl Services {
                 })
                 .inc();
         }
-        tracing::info!(
+        tracing::debug!(
             brand = %c.brand.brand.name,
             to = %destination.as_ref().map_or_else(|| "-".to_owned(), Destination::masked),
             channel = log.channel.map_or("TEST", ChannelKind::as_str),
