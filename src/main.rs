@@ -94,9 +94,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     init_tracing(config.log_format);
     let server = otpd::run(config, otpd::RunOptions::default()).await?;
-    println!(
+    cli::output::say!(
         "otpd public API on http://{}  (admin API on http://{})",
-        server.public_addr, server.admin_addr
+        server.public_addr,
+        server.admin_addr
     );
     wait_for_signal().await;
     tracing::info!("shutting down: draining requests and deliveries");

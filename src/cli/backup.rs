@@ -1,6 +1,7 @@
 //! `otpd backup FILE` (from a running server, through the admin API) and `otpd restore FILE`
 //! (into a new data directory, with no server running on it).
 
+use super::output::say;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -49,10 +50,8 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     drop(out);
     std::fs::rename(&partial, &args.file)
         .with_context(|| format!("writing {}", args.file.display()))?;
-    println!("Backup written to {} ({bytes} bytes).", args.file.display());
-    println!(
-        "Keep server-keys.json of the data directory too: without it the brands cannot be read."
-    );
+    say!("Backup written to {} ({bytes} bytes).", args.file.display());
+    say!("Keep server-keys.json of the data directory too: without it the brands cannot be read.");
     Ok(())
 }
 
@@ -66,9 +65,9 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening {}", args.file.display()))?;
     let entries =
         otpd::store::Store::restore(&dir.join("store"), &mut std::io::BufReader::new(file))?;
-    println!("Restored {entries} records into {}.", dir.display());
+    say!("Restored {entries} records into {}.", dir.display());
     if !dir.join(otpd::secrets::KEY_FILE).exists() {
-        println!(
+        say!(
             "Now copy server-keys.json from the backed-up server into {} (or set OTPD_SERVER_KEYS) before starting otpd.",
             dir.display()
         );

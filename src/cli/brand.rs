@@ -5,7 +5,7 @@ use anyhow::bail;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::output::{human, print_json, print_pairs, print_table, time};
+use super::output::{human, print_json, print_pairs, print_table, say, time};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -129,19 +129,19 @@ pub async fn run(args: BrandArgs) -> anyhow::Result<()> {
     match &args.action {
         BrandAction::List => print_list(&answer),
         BrandAction::Create { name, .. } => {
-            println!("Created brand {}.", name.to_ascii_uppercase());
+            say!("Created brand {}.", name.to_ascii_uppercase());
             print_brand(&answer);
         }
         BrandAction::Set { .. } => {
-            println!("Saved.");
+            say!("Saved.");
             print_brand(&answer);
         }
-        BrandAction::Disable { name } => println!(
+        BrandAction::Disable { name } => say!(
             "Brand {} is disabled: its requests are answered 1504.",
             name.to_ascii_uppercase()
         ),
         BrandAction::Enable { name } => {
-            println!("Brand {} is enabled.", name.to_ascii_uppercase());
+            say!("Brand {} is enabled.", name.to_ascii_uppercase());
         }
         BrandAction::Show { .. } => print_brand(&answer),
     }
@@ -151,7 +151,7 @@ pub async fn run(args: BrandArgs) -> anyhow::Result<()> {
 fn print_list(answer: &Value) {
     let brands = answer.as_array().map(Vec::as_slice).unwrap_or_default();
     if brands.is_empty() {
-        println!("No brands yet. Create one with: otpd brand create NAME");
+        say!("No brands yet. Create one with: otpd brand create NAME");
         return;
     }
     let rows: Vec<Vec<String>> = brands
@@ -191,13 +191,13 @@ fn print_brand(b: &Value) {
             ("updated".into(), time(&b["updatedMs"])),
         ],
     );
-    println!("settings:");
+    say!("settings:");
     let settings: Vec<(String, String)> = b["settings"]
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), human(v))).collect())
         .unwrap_or_default();
     print_pairs(2, &settings);
-    println!("channels:");
+    say!("channels:");
     match b["channels"].as_object() {
         Some(c) if !c.is_empty() => {
             let rows: Vec<(String, String)> = c
@@ -206,9 +206,9 @@ fn print_brand(b: &Value) {
                 .collect();
             print_pairs(2, &rows);
         }
-        _ => println!("  none configured"),
+        _ => say!("  none configured"),
     }
-    println!("signing keys:");
+    say!("signing keys:");
     print_keys(&b["signingKeys"]);
 }
 
@@ -231,7 +231,7 @@ pub fn print_keys(keys: &Value) {
                 .collect();
             print_pairs(2, &rows);
         }
-        _ => println!("  none"),
+        _ => say!("  none"),
     }
 }
 

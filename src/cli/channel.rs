@@ -10,7 +10,7 @@ use otpd::domain::channel::provider_keys;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::output::{human, print_json, print_pairs};
+use super::output::{human, print_json, print_pairs, say};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -198,7 +198,7 @@ pub async fn run(args: ChannelArgs) -> anyhow::Result<()> {
     }
     match &args.action {
         ChannelAction::Set { .. } => {
-            println!("Saved.");
+            say!("Saved.");
             print_channel(&answer);
         }
         ChannelAction::Show {
@@ -209,7 +209,7 @@ pub async fn run(args: ChannelArgs) -> anyhow::Result<()> {
             channel: None,
         } => print_channels(brand, &answer),
         ChannelAction::Remove { brand, channel } => {
-            println!("Removed {}.", channel.to_ascii_uppercase());
+            say!("Removed {}.", channel.to_ascii_uppercase());
             print_channels(brand, &answer);
         }
         ChannelAction::Test { .. } => {}
@@ -226,7 +226,7 @@ fn report_test(answer: &Value, json: bool) -> anyhow::Result<()> {
     let to = human(&answer["to"]);
     if answer["ok"].as_bool() == Some(true) {
         if !json {
-            println!(
+            say!(
                 "Sent to {to} through {}: the provider answered {} ({elapsed} ms).",
                 human(&answer["provider"]).to_ascii_lowercase(),
                 human(&answer["providerStatus"])
@@ -263,7 +263,7 @@ fn setting_rows(config: &Value) -> Vec<(String, String)> {
 }
 
 fn print_channel(view: &Value) {
-    println!(
+    say!(
         "{}  {}",
         human(&view["channel"]),
         human(&view["config"]["provider"]).to_ascii_lowercase()
@@ -282,7 +282,7 @@ fn print_channels(brand: &str, list: &Value) {
         .filter(|k| !views.iter().any(|v| v["channel"] == *k))
         .collect();
     if !missing.is_empty() {
-        println!(
+        say!(
             "Not configured for {}: {}",
             brand.to_ascii_uppercase(),
             missing.join(", ")

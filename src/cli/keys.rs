@@ -2,6 +2,7 @@
 //! the ring at start, so a change takes effect at the next start; old keys keep verifying and
 //! opening what they made until removed.
 
+use super::output::say;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -60,18 +61,18 @@ pub fn run(args: &KeysArgs) -> anyhow::Result<()> {
                 } else {
                     "verifies and opens older material"
                 };
-                println!("{id}\t{role}");
+                say!("{id}\t{role}");
             }
         }
         KeysAction::Rotate => {
             let (next, id) = ServerKeys::rotated_key_file(&text)?;
             write_owner_only(&path, next.as_bytes())?;
-            println!("Key {id} is now the active key; restart otpd to use it.");
+            say!("Key {id} is now the active key; restart otpd to use it.");
         }
         KeysAction::Remove { id } => {
             let next = ServerKeys::key_file_without(&text, *id)?;
             write_owner_only(&path, next.as_bytes())?;
-            println!("Key {id} removed; restart otpd for it to take effect.");
+            say!("Key {id} removed; restart otpd for it to take effect.");
         }
     }
     Ok(())

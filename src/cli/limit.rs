@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::output::{duration, human, print_json, print_pairs, print_table};
+use super::output::{duration, human, print_json, print_pairs, print_table, say};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -114,15 +114,15 @@ pub async fn run(args: LimitArgs) -> anyhow::Result<()> {
     match &args.action {
         LimitAction::List { brand } => print_list(brand, &answer),
         LimitAction::Set { .. } => {
-            println!("Saved.");
+            say!("Saved.");
             print_limit(&answer);
         }
         LimitAction::Reset { .. } => {
-            println!("Today's count is reset.");
+            say!("Today's count is reset.");
             print_limit(&answer);
         }
         LimitAction::Unset { .. } => {
-            println!("The brand's limit applies again.");
+            say!("The brand's limit applies again.");
             print_limit(&answer);
         }
         LimitAction::Show { .. } => print_limit(&answer),
@@ -139,7 +139,7 @@ fn print_list(brand: &str, answer: &Value) {
         .map(|o| vec![human(&o["destination"]), human(&o["limit"])])
         .collect();
     if rows.is_empty() {
-        println!(
+        say!(
             "No customer of {} has their own limit.",
             brand.to_ascii_uppercase()
         );

@@ -6,7 +6,7 @@ use anyhow::bail;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::output::{human, print_json, print_pairs, print_table, time};
+use super::output::{human, print_json, print_pairs, print_table, say, time};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -86,7 +86,10 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
         LogAction::Export(f) => {
             let query = f.query()?;
             let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            print!("{}", client.get_text(&["log.csv"], &pairs).await?);
+            super::output::write_out(format_args!(
+                "{}",
+                client.get_text(&["log.csv"], &pairs).await?
+            ));
         }
     }
     Ok(())
@@ -146,7 +149,7 @@ fn since_ms(text: &str) -> anyhow::Result<i64> {
 fn print_page(answer: &Value) {
     let records = answer["records"].as_array().cloned().unwrap_or_default();
     if records.is_empty() {
-        println!("No records.");
+        say!("No records.");
         return;
     }
     let rows: Vec<Vec<String>> = records
@@ -180,7 +183,7 @@ fn print_page(answer: &Value) {
         &rows,
     );
     if let Some(next) = answer["nextBefore"].as_str() {
-        println!("\nMore: add --before {next}");
+        say!("\nMore: add --before {next}");
     }
 }
 
@@ -212,7 +215,7 @@ fn print_record(r: &Value) {
     if attempts.is_empty() {
         return;
     }
-    println!("\nAttempts:");
+    say!("\nAttempts:");
     let rows: Vec<Vec<String>> = attempts
         .iter()
         .map(|a| {

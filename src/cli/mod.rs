@@ -10,7 +10,7 @@ mod client;
 pub mod keys;
 mod limit;
 mod log;
-mod output;
+pub mod output;
 pub mod sign;
 mod signing;
 mod template;

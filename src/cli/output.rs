@@ -1,11 +1,34 @@
 //! Human-readable rendering of admin API answers: aligned `key  value` lines and simple tables.
 //! `--json` bypasses all of it and prints the server's answer as is.
 
+use std::io::Write;
+
 use serde_json::Value;
+
+/// `println!` for CLI output: a reader that went away (`otpd log list | head`) ends the
+/// command quietly instead of panicking, as `println!` does on a closed pipe.
+macro_rules! say {
+    () => { $crate::cli::output::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::output::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use say;
+
+/// Writes to standard output; on a broken pipe exits with success, on another error with
+/// failure (nothing more can be said on standard output).
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe {
+            0
+        } else {
+            1
+        });
+    }
+}
 
 /// Prints the answer as pretty JSON.
 pub fn print_json(v: &Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
@@ -50,7 +73,7 @@ pub fn duration(secs: u64) -> String {
 pub fn print_pairs(indent: usize, rows: &[(String, String)]) {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("{:indent$}{k:<width$}  {v}", "");
+        say!("{:indent$}{k:<width$}  {v}", "");
     }
 }
 
@@ -68,7 +91,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {

@@ -1,5 +1,6 @@
 //! `otpd sign`: computes the v1 payload hash of a request body for client developers.
 
+use super::output::say;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -84,9 +85,9 @@ pub fn run(args: &SignArgs) -> anyhow::Result<()> {
             serde_json::Value::from(ts.parse::<i64>().unwrap_or_default()),
         );
         body.insert("hash".into(), hash.into());
-        println!("{}", serde_json::Value::Object(body));
+        say!("{}", serde_json::Value::Object(body));
     } else {
-        println!("{hash}");
+        say!("{hash}");
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::brand::print_keys;
-use super::output::{human, print_json};
+use super::output::{human, print_json, say};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -100,14 +100,14 @@ pub async fn run(args: SigningArgs) -> anyhow::Result<()> {
         .as_str()
         .map_or_else(|| brand.to_ascii_uppercase(), str::to_owned);
     match settings["signingEndpoints"].as_array() {
-        Some(e) if !e.is_empty() => println!(
+        Some(e) if !e.is_empty() => say!(
             "Signing is required for {name} on {} (window {} s).",
             human(&settings["signingEndpoints"]),
             human(&settings["signatureWindowSeconds"])
         ),
-        _ => println!("Signing is off for {name}."),
+        _ => say!("Signing is off for {name}."),
     }
-    println!("Keys:");
+    say!("Keys:");
     print_keys(&answer["brand"]["signingKeys"]);
     if let Some(key) = answer["newKey"].as_object() {
         print_secret(&name, &human(&key["keyId"]), &human(&key["secret"]));
@@ -116,11 +116,11 @@ pub async fn run(args: SigningArgs) -> anyhow::Result<()> {
 }
 
 fn print_secret(brand: &str, key_id: &str, secret: &str) {
-    println!();
-    println!("New key {key_id} secret (shown ONCE; store it now, it cannot be shown again):");
-    println!("  {secret}");
-    println!("Try it:");
-    println!(
+    say!();
+    say!("New key {key_id} secret (shown ONCE; store it now, it cannot be shown again):");
+    say!("  {secret}");
+    say!("Try it:");
+    say!(
         "  otpd sign --secret '{secret}' --path /auth/v1/otp/generate --body '{{\"brand\":\"{brand}\",\"identifierType\":\"MOBILE\",\"identifierValue\":\"84901234567\",\"deviceId\":\"dev-1\",\"sessionId\":\"P-…\"}}'"
     );
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::output::{human, print_json};
+use super::output::{human, print_json, say};
 use super::{AdminClient, Connection};
 
 #[derive(clap::Args)]
@@ -145,11 +145,11 @@ pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
     }
     match &args.action {
         TemplateAction::Set { .. } => {
-            println!("Saved.");
+            say!("Saved.");
             print_templates(&answer);
         }
         TemplateAction::Remove { .. } => {
-            println!("Removed.");
+            say!("Removed.");
             print_templates(&answer);
         }
         TemplateAction::Show {
@@ -169,49 +169,49 @@ pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
 fn print_template(indent: &str, t: &Value) {
     for field in ["subject", "text", "html"] {
         if let Some(s) = t[field].as_str() {
-            println!("{indent}{field:<8} {}", s.replace('\n', "\\n"));
+            say!("{indent}{field:<8} {}", s.replace('\n', "\\n"));
         }
     }
 }
 
 fn print_templates(view: &Value) {
-    println!("{}", human(&view["channel"]));
+    say!("{}", human(&view["channel"]));
     let locales = view["locales"].as_object();
     let nothing_saved = view["default"].is_null() && locales.is_none_or(|l| l.is_empty());
     if nothing_saved {
-        println!("  built-in (nothing saved):");
+        say!("  built-in (nothing saved):");
         print_template("    ", &view["builtIn"]);
         return;
     }
     if view["default"].is_null() {
-        println!("  base: built-in");
+        say!("  base: built-in");
     } else {
-        println!("  base:");
+        say!("  base:");
         print_template("    ", &view["default"]);
     }
     for (tag, t) in locales.into_iter().flatten() {
-        println!("  {tag}:");
+        say!("  {tag}:");
         print_template("    ", t);
     }
 }
 
 fn print_preview(p: &Value) {
     if let Some(subject) = p["subject"].as_str() {
-        println!("subject: {subject}");
+        say!("subject: {subject}");
     }
-    println!("text:");
+    say!("text:");
     for line in p["text"].as_str().unwrap_or_default().lines() {
-        println!("  {line}");
+        say!("  {line}");
     }
     if let Some(html) = p["html"].as_str() {
-        println!("html:");
+        say!("html:");
         for line in html.lines() {
-            println!("  {line}");
+            say!("  {line}");
         }
     }
     if let Some(sms) = p["sms"].as_object() {
         let segments = sms.get("segments").and_then(Value::as_u64).unwrap_or(0);
-        println!(
+        say!(
             "{}, {segments} segment{} ({} chars)",
             sms.get("encoding").map(human).unwrap_or_default(),
             if segments == 1 { "" } else { "s" },

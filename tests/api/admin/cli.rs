@@ -227,3 +227,24 @@ async fn cli_uses_url_and_token_flags_and_reports_a_wrong_token() {
     assert!(!wrong.status.success());
     assert!(stderr(&wrong).contains("token"), "{}", stderr(&wrong));
 }
+
+#[tokio::test]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    let app = spawn_app().await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(["brand", "show", "DEMO", "--data-dir"])
+        .arg(app.dir.path())
+        .env_remove("OTPD_ADMIN_URL")
+        .env_remove("OTPD_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `otpd brand show DEMO | head -0`
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
