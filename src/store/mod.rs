@@ -39,6 +39,8 @@ pub enum StoreError {
     Decode(&'static str, String),
     #[error("store: flushing to disk failed")]
     FlushFailed,
+    #[error("{0} is in use by another otpd (one process owns a store; stop the other first)")]
+    Locked(String),
 }
 
 /// A tree's raw entries: (key, value) bytes.
@@ -121,6 +123,9 @@ impl Store {
                 Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+                    return Err(StoreError::Locked(dir.display().to_string()));
                 }
                 other => break other?,
             }
