@@ -140,3 +140,52 @@ async fn a_code_validates_once_under_concurrent_attempts() {
     }
     assert_eq!(ok, 1);
 }
+
+#[tokio::test]
+async fn the_day_ends_at_midnight_in_the_brand_time_zone() {
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.settings.daily_otp_limit = 1;
+        b.settings.resend_cooldown_seconds = 0;
+        b.settings.time_zone = "Asia/Ho_Chi_Minh".into(); // UTC+7: midnight is 17:00 UTC
+    });
+    app.clock.set("2026-11-26T16:59:00Z".parse().unwrap());
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    let (status, body, headers) = app.generate("MOBILE", MOBILE, &session).await;
+    assert_eq!((status, code(&body)), (429, 1534));
+    assert_eq!(headers["retry-after"], "60", "one minute to local midnight");
+    app.clock.set("2026-11-26T17:00:00Z".parse().unwrap());
+    assert_eq!(
+        app.generate("MOBILE", MOBILE, &session).await.0,
+        200,
+        "a new day in Ho Chi Minh City"
+    );
+}
+
+#[tokio::test]
+async fn a_rolling_window_replaces_the_calendar_day() {
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.settings.daily_otp_limit = 2;
+        b.settings.limit_window_minutes = Some(60);
+        b.settings.resend_cooldown_seconds = 0;
+    });
+    // Sessions live 15 minutes: each step opens its own.
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200); // 10:00
+    app.clock.advance(std::time::Duration::from_secs(30 * 60));
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200); // 10:30
+    let (status, body, headers) = app.generate("MOBILE", MOBILE, &session).await;
+    assert_eq!((status, code(&body)), (429, 1534));
+    assert_eq!(
+        headers["retry-after"],
+        (30 * 60).to_string(),
+        "until the 10:00 code leaves the window"
+    );
+    app.clock
+        .advance(std::time::Duration::from_secs(30 * 60 + 1));
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+}
