@@ -451,7 +451,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         c.await.unwrap();
     }
     let total: u32 = acked.iter().map(|a| a.load(Ordering::SeqCst)).sum();
-    assert!(total > 50, "the load ran ({total} codes acknowledged)");
+    assert!(total > 20, "the load ran ({total} codes acknowledged)");
 
     with_store(dir.path(), |store| {
         let demo = BrandName::parse("DEMO").unwrap();

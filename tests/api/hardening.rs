@@ -36,13 +36,25 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
     // A request that never sends its body holds the only slot.
     let mut slow = TcpStream::connect(app.addr).await.unwrap();
     slow.write_all(b"POST /auth/v1/token/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = app
+    // Once the stalled request is inside the server, the next one is shed.
+    let mut r = app
         .client
         .get(app.url("/health/live"))
         .send()
         .await
         .unwrap();
+    for _ in 0..40 {
+        if r.status() == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        r = app
+            .client
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap();
+    }
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
     let body: serde_json::Value = r.json().await.unwrap();
