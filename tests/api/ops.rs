@@ -107,3 +107,51 @@ async fn issued_tokens_verify_with_the_jwks() {
         .is_err()
     );
 }
+
+#[tokio::test]
+async fn validate_hands_out_a_user_token_and_an_auth_key_with_their_ttls() {
+    let app = spawn_app().await;
+    let claims = |jwt: &str| -> Value {
+        let jwks: JwkSet =
+            serde_json::from_value(serde_json::to_value(app.services().keys.jwks()).unwrap())
+                .unwrap();
+        let jwk = jwks
+            .find(&decode_header(jwt).unwrap().kid.unwrap())
+            .unwrap()
+            .clone();
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        decode::<Value>(jwt, &DecodingKey::from_jwk(&jwk).unwrap(), &v)
+            .unwrap()
+            .claims
+    };
+    for (key_ttl, expected) in [(None, None), (Some(3600), Some(3600))] {
+        app.update_brand("DEMO", |b| {
+            b.settings.key_ttl_seconds = key_ttl;
+            b.settings.access_token_ttl_seconds = 600;
+            b.settings.resend_cooldown_seconds = 0;
+        });
+        let session = app.session("MOBILE", MOBILE).await;
+        let seen = app.capture.all().len();
+        app.generate("MOBILE", MOBILE, &session).await;
+        let otp = app.code_sent_to(MOBILE, seen).await;
+        let (status, body) = app.validate("MOBILE", MOBILE, &session, &otp).await;
+        assert_eq!(status, 200);
+        let token = claims(body["auth"]["token"].as_str().unwrap());
+        assert_eq!(token["role"], "USER");
+        assert_eq!(
+            token["exp"].as_i64().unwrap() - token["iat"].as_i64().unwrap(),
+            600
+        );
+        let key = claims(body["auth"]["key"].as_str().unwrap());
+        assert_eq!(key["role"], "AUTH");
+        assert_eq!(
+            key["exp"]
+                .as_i64()
+                .map(|e| e - key["iat"].as_i64().unwrap()),
+            expected,
+            "keyTtlSeconds {key_ttl:?}"
+        );
+    }
+}
