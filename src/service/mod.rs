@@ -121,7 +121,7 @@ impl Services {
         let Some(limiter) = &self.client_limiter else {
             return Ok(());
         };
-        limiter.check_key(&client).map_err(|not_until| {
+        limiter.check_key(&rate_key(client)).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
             Refusal::retry_after(ApiCode::ClientRateLimited, wait.as_secs() + 1)
         })
@@ -136,8 +136,37 @@ impl Services {
     }
 }
 
+/// The key the per-client limit counts under: the IPv4 address, or the /64 network of an IPv6
+/// address (one host usually holds a whole /64 and could rotate through it).
+fn rate_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
 /// Logs an internal failure once and turns it into the generic answer for the operation.
 fn internal(code: ApiCode, what: &str, error: &dyn std::fmt::Display) -> Refusal {
     tracing::error!(error = %error, "{what} failed");
     Refusal::new(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_key;
+
+    #[test]
+    fn ipv6_clients_count_per_64_ipv4_per_address() {
+        let a = rate_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = rate_key("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let other = rate_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(a, "2001:db8:1:2::".parse::<std::net::IpAddr>().unwrap());
+        let v4 = "198.51.100.7".parse().unwrap();
+        assert_eq!(rate_key(v4), v4);
+    }
 }
