@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use otpd::domain::{ChannelKind, IdentifierType};
+use otpd::domain::ChannelKind;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -298,7 +298,6 @@ async fn destination_and_channel_codes_1540_1601_1602_1603() {
     });
     let (status, body, _) = app.generate("MOBILE", MOBILE, &session).await;
     assert_eq!((status, code(&body)), (400, 1603));
-    assert_eq!(IdentifierType::Mobile.as_str(), "MOBILE");
 }
 
 #[tokio::test]
