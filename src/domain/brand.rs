@@ -134,6 +134,28 @@ fn invalid(msg: impl Into<String>) -> SettingsError {
     SettingsError::Invalid(msg.into())
 }
 
+/// serde's message in an operator's words: no Rust type names.
+fn plain_serde_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text).to_owned();
+    [
+        ("u8", "a whole number"),
+        ("u16", "a whole number"),
+        ("u32", "a whole number"),
+        ("u64", "a whole number"),
+        ("a boolean", "true or false"),
+        ("a sequence", "a list"),
+        (
+            "struct TestIdentifier",
+            "an object with identifierType, identifierValue and otp",
+        ),
+    ]
+    .iter()
+    .fold(text, |t, (rust, plain)| {
+        t.replace(&format!("expected {rust}"), &format!("expected {plain}"))
+    })
+}
+
 fn check_range(name: &str, value: u64, min: u64, max: u64) -> Result<(), SettingsError> {
     if (min..=max).contains(&value) {
         Ok(())
@@ -166,7 +188,7 @@ impl BrandSettings {
             let mut one = doc.clone();
             one.insert(name.clone(), value.clone());
             serde_json::from_value::<Self>(serde_json::Value::Object(one))
-                .map_err(|e| invalid(format!("{name}: {e}")))?;
+                .map_err(|e| invalid(format!("{name}: {}", plain_serde_error(&e))))?;
             doc.insert(name.clone(), value.clone());
         }
         let next: Self = serde_json::from_value(serde_json::Value::Object(doc))
@@ -364,6 +386,23 @@ mod tests {
             let err = s.apply(&patch(p.clone())).unwrap_err().to_string();
             assert!(err.starts_with(name), "{p} gave {err}");
         }
+    }
+
+    #[test]
+    fn type_errors_speak_the_operators_language() {
+        let err = BrandSettings::default()
+            .apply(&patch(json!({"otpLength": "six"})))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "otpLength: invalid type: string \"six\", expected a whole number"
+        );
+        let err = BrandSettings::default()
+            .apply(&patch(json!({"enabled": "yes"})))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("expected true or false"), "{err}");
     }
 
     #[test]
