@@ -11,7 +11,7 @@ use std::time::Duration;
 use otpd::domain::{Brand, BrandName, ChannelKind, DeliveryStatus};
 use otpd::store::{Durability, Store};
 
-use crate::delivery::{Gateway, channel};
+use crate::delivery::Gateway;
 use serde_json::{Value, json};
 
 struct Otpd {
@@ -102,6 +102,16 @@ async fn start_with(dir: &std::path::Path, ahead: Option<&str>, env: &[(&str, &s
 }
 
 impl Otpd {
+    /// Opens a session for `mobile` at `brand` and returns the matching generate body.
+    async fn generate_body(&self, brand: &str, mobile: &str) -> Value {
+        let req = json!({"identifierType": "MOBILE", "identifierValue": mobile, "brand": brand, "deviceId": "d1"});
+        let session = self.post("/auth/v1/token/generate", &req).await["user"]["sessionId"].clone();
+        assert!(session.is_string(), "token/generate failed for {mobile}");
+        let mut generate = req;
+        generate["sessionId"] = session;
+        generate
+    }
+
     async fn post(&self, path: &str, body: &Value) -> Value {
         reqwest::Client::new()
             .post(format!("{}{path}", self.base))
@@ -170,13 +180,7 @@ async fn acknowledged_state_survives_sigkill() {
     }
 
     let otpd = start(dir.path()).await;
-    let req = json!({"identifierType": "MOBILE", "identifierValue": "+84901234567", "brand": "DEMO", "deviceId": "d1"});
-    let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut generate = req.clone();
-    generate["sessionId"] = json!(session);
+    let generate = otpd.generate_body("DEMO", "+84901234567").await;
     for _ in 0..2 {
         assert_eq!(
             otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
@@ -240,10 +244,7 @@ async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
     let dir = tempfile::tempdir().unwrap();
     start(dir.path()).await.kill(); // first start: keys and the demo brand
     with_store(dir.path(), |store| {
-        let sms = channel(
-            ChannelKind::Sms,
-            &[("provider", "http"), ("url", &gateway.url)],
-        );
+        let sms = gateway.sms_channel();
         // DEMO's codes live 60 s; LONG's 10 min.
         let mut demo = store
             .brand(&BrandName::parse("DEMO").unwrap())
@@ -261,13 +262,7 @@ async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
     let otpd = start(dir.path()).await;
     let mut sessions = Vec::new();
     for (brand, mobile) in [("DEMO", "+84901111111"), ("LONG", "+84902222222")] {
-        let req = json!({"identifierType": "MOBILE", "identifierValue": mobile, "brand": brand, "deviceId": "d1"});
-        let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let mut generate = req.clone();
-        generate["sessionId"] = json!(session);
+        let generate = otpd.generate_body(brand, mobile).await;
         assert_eq!(
             otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
             200
@@ -319,13 +314,7 @@ async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
 async fn sigterm_drains_flushes_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut otpd = start(dir.path()).await;
-    let req = json!({"identifierType": "MOBILE", "identifierValue": "+84901234567", "brand": "DEMO", "deviceId": "d1"});
-    let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut generate = req.clone();
-    generate["sessionId"] = json!(session);
+    let generate = otpd.generate_body("DEMO", "+84901234567").await;
     assert_eq!(
         otpd.post("/auth/v1/otp/generate", &generate).await["status"]["code"],
         200
@@ -409,13 +398,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let customers: Vec<String> = (0..16).map(|i| format!("+849100000{i:02}")).collect();
     let mut requests = Vec::new();
     for mobile in &customers {
-        let req = json!({"identifierType": "MOBILE", "identifierValue": mobile, "brand": "DEMO", "deviceId": "d1"});
-        let session = otpd.post("/auth/v1/token/generate", &req).await["user"]["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let mut generate = req.clone();
-        generate["sessionId"] = json!(session);
+        let generate = otpd.generate_body("DEMO", mobile).await;
         requests.push(generate);
     }
     // Every customer's client fires generates back to back; the server dies in the middle.

@@ -148,6 +148,14 @@ impl Gateway {
         }
     }
 
+    /// An `SMS` channel (generic HTTP provider) that sends to this gateway.
+    pub fn sms_channel(&self) -> ChannelConfig {
+        channel(
+            ChannelKind::Sms,
+            &[("provider", "http"), ("url", &self.url)],
+        )
+    }
+
     pub fn received(&self) -> Vec<serde_json::Value> {
         self.requests.lock().unwrap().clone()
     }
@@ -320,13 +328,7 @@ async fn temporary_failures_are_retried_with_backoff_until_the_provider_answers(
     let gateway = Gateway::start(503).await;
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
-        b.channels.insert(
-            ChannelKind::Sms,
-            channel(
-                ChannelKind::Sms,
-                &[("provider", "http"), ("url", &gateway.url)],
-            ),
-        );
+        b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
     });
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
@@ -381,13 +383,7 @@ async fn a_rejected_message_moves_to_the_next_fallback_channel() {
     let gateway = Gateway::start(400).await;
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
-        b.channels.insert(
-            ChannelKind::Sms,
-            channel(
-                ChannelKind::Sms,
-                &[("provider", "http"), ("url", &gateway.url)],
-            ),
-        );
+        b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
         // WHATSAPP stays on the LOG sink, which the tests capture.
         b.settings.fallback_channels = vec![ChannelKind::Whatsapp];
     });
@@ -412,13 +408,7 @@ async fn a_rejected_message_with_no_fallback_fails() {
     let gateway = Gateway::start(401).await;
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
-        b.channels.insert(
-            ChannelKind::Sms,
-            channel(
-                ChannelKind::Sms,
-                &[("provider", "http"), ("url", &gateway.url)],
-            ),
-        );
+        b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
     });
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
