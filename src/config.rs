@@ -2,6 +2,7 @@
 //! flags. Unknown keys are refused; everything is validated before the server starts. Runtime
 //! settings (brands, channels, limits) live in the store instead.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,49 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Create the demo brand DEMO on first start.
     pub demo_brand: bool,
+    /// A console session ends after this many minutes without a request (and always 12 hours
+    /// after login).
+    pub console_session_idle_minutes: u32,
+    /// Where each setting that is not a default came from (setting name → source).
+    #[serde(skip)]
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// Where a setting's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Default,
+    File,
+    Environment,
+    Flag,
+    /// Changed in the console (stored with the data; see [`RuntimeOverrides`]).
+    Console,
+}
+
+/// Settings an operator may change in the console, stored with the data. A value set in the
+/// config file, the environment or a flag wins over them (it is "pinned").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuntimeOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_retention_days: Option<u32>,
+    /// Applied at the next start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_listen: Option<SocketAddr>,
+}
+
+impl RuntimeOverrides {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(days) = self.log_retention_days
+            && !(1..=3650).contains(&days)
+        {
+            return Err(ConfigError::Invalid(
+                "logRetentionDays: keep records between 1 and 3650 days".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +101,8 @@ impl Default for Config {
             delivery_workers: 16,
             log_format: LogFormat::Human,
             demo_brand: true,
+            console_session_idle_minutes: 30,
+            sources: BTreeMap::new(),
         }
     }
 }
@@ -106,6 +152,10 @@ const ENV_SETTINGS: &[(&str, &str)] = &[
     ("OTPD_DELIVERY_WORKERS", "deliveryWorkers"),
     ("OTPD_LOG_FORMAT", "logFormat"),
     ("OTPD_DEMO_BRAND", "demoBrand"),
+    (
+        "OTPD_CONSOLE_SESSION_IDLE_MINUTES",
+        "consoleSessionIdleMinutes",
+    ),
 ];
 
 impl Config {
@@ -125,18 +175,55 @@ impl Config {
             }
             None => serde_json::json!({}),
         };
+        let mut sources: BTreeMap<String, Source> = doc
+            .as_object()
+            .map(|o| o.keys().map(|k| (k.clone(), Source::File)).collect())
+            .unwrap_or_default();
         for (var, setting) in ENV_SETTINGS {
             if let Some(raw) = env(var) {
                 let value = env_value(setting, &raw);
                 if let Some(obj) = doc.as_object_mut() {
                     obj.insert((*setting).to_owned(), value);
                 }
+                sources.insert((*setting).to_owned(), Source::Environment);
             }
         }
-        let config: Self =
+        let mut config: Self =
             serde_json::from_value(doc).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.sources = sources;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Where `setting` (its camelCase name) comes from.
+    pub fn source(&self, setting: &str) -> Source {
+        self.sources
+            .get(setting)
+            .copied()
+            .unwrap_or(Source::Default)
+    }
+
+    /// Whether the config file, the environment or a flag set `setting`: the console cannot
+    /// change it then.
+    pub fn is_pinned(&self, setting: &str) -> bool {
+        !matches!(self.source(setting), Source::Default | Source::Console)
+    }
+
+    /// Applies the console's stored changes where nothing pins the setting.
+    pub fn apply_overrides(&mut self, o: &RuntimeOverrides) {
+        if let Some(days) = o.log_retention_days
+            && !self.is_pinned("logRetentionDays")
+        {
+            self.log_retention_days = days;
+            self.sources
+                .insert("logRetentionDays".into(), Source::Console);
+        }
+        if let Some(addr) = o.public_listen
+            && !self.is_pinned("publicListen")
+        {
+            self.public_listen = addr;
+            self.sources.insert("publicListen".into(), Source::Console);
+        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -146,6 +233,9 @@ impl Config {
         }
         if self.max_concurrent_requests == 0 || self.delivery_workers == 0 {
             return bad("maxConcurrentRequests and deliveryWorkers must be at least 1");
+        }
+        if !(1..=1440).contains(&self.console_session_idle_minutes) {
+            return bad("consoleSessionIdleMinutes must be between 1 and 1440");
         }
         if self.request_timeout_seconds == 0 || self.header_read_timeout_seconds == 0 {
             return bad("requestTimeoutSeconds and headerReadTimeoutSeconds must be at least 1");
@@ -190,6 +280,26 @@ mod tests {
         assert_eq!(c.client_rate_limit_per_minute, 0);
         assert_eq!(c.trusted_proxies.len(), 2);
         assert_eq!(c.public_listen, "127.0.0.1:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn sources_say_where_each_value_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "logRetentionDays = 30\n").unwrap();
+        let env = |k: &str| (k == "OTPD_DURABILITY").then(|| "periodic".to_owned());
+        let mut c = Config::load(Some(&path), env).unwrap();
+        assert_eq!(c.source("logRetentionDays"), Source::File);
+        assert_eq!(c.source("durability"), Source::Environment);
+        assert_eq!(c.source("publicListen"), Source::Default);
+        let o = RuntimeOverrides {
+            log_retention_days: Some(7),
+            public_listen: Some("0.0.0.0:9000".parse().unwrap()),
+        };
+        c.apply_overrides(&o);
+        assert_eq!(c.log_retention_days, 30, "the file pins it");
+        assert_eq!(c.public_listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.source("publicListen"), Source::Console);
     }
 
     #[test]

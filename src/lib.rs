@@ -8,12 +8,14 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod password;
 pub mod secrets;
 pub mod service;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -60,6 +62,9 @@ pub struct RunningServer {
     pub public_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub admin_token: Arc<str>,
+    /// When no operator exists yet: the one-time token of the console's setup link
+    /// (`http://<admin>/setup#token=<token>`), valid for an hour.
+    pub setup_token: Option<String>,
     pub services: Arc<Services>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -81,8 +86,7 @@ impl RunningServer {
     }
 }
 
-pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningServer> {
-    let config = Arc::new(config);
+pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<RunningServer> {
     create_private_dir(&config.data_dir)?;
     let keys = Arc::new(ServerKeys::load_or_create(&config.data_dir)?);
     let store = Store::open(
@@ -91,6 +95,8 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
         keys.clone(),
     )
     .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    config.apply_overrides(&store.runtime_overrides()?);
+    let config = Arc::new(config);
     let resealed = store.reseal_brands()?;
     if resealed > 0 {
         tracing::info!(
@@ -110,6 +116,8 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
         Senders::new(options.log_sender),
         config.clone(),
     ));
+
+    let setup_token = services.issue_setup_token()?;
 
     let public = TcpListener::bind(config.public_listen)
         .await
@@ -168,15 +176,16 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<RunningS
         public_addr,
         admin_addr,
         admin_token,
+        setup_token,
         services,
         shutdown,
         tasks,
     })
 }
 
-/// Deletes expired sessions, nonces, old usage and old log records once a minute.
+/// Deletes expired sessions, nonces, old usage, old log records and stats, and ended console
+/// sessions, once a minute.
 async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
-    let retention_ms = i64::from(services.config.log_retention_days) * 86_400_000;
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
@@ -184,13 +193,23 @@ async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiv
         }
         let store = services.store.clone();
         let now = services.clock.now_ms();
-        match tokio::task::spawn_blocking(move || store.sweep(now, retention_ms)).await {
+        let retention_days = services.log_retention_days.load(Ordering::Relaxed);
+        let retention_ms = i64::from(retention_days) * 86_400_000;
+        let idle_ms = i64::from(services.config.console_session_idle_minutes) * 60_000;
+        let sweep = move || {
+            let n = store.sweep(now, retention_ms)?;
+            Ok::<_, store::StoreError>(
+                n + store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?,
+            )
+        };
+        match tokio::task::spawn_blocking(sweep).await {
             Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "swept expired records"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "sweeping the store failed"),
             Err(e) => tracing::error!(error = %e, "the sweep task failed"),
         }
         services.trim_rate_limiter();
+        services.login_throttle.trim(now);
     }
 }
 

@@ -80,25 +80,36 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = otpd::config::Config::load(args.config.as_deref(), |k| std::env::var(k).ok())?;
+    let flag = otpd::config::Source::Flag;
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
+        config.sources.insert("dataDir".into(), flag);
     }
     if let Some(addr) = args.public_listen {
         config.public_listen = addr;
+        config.sources.insert("publicListen".into(), flag);
     }
     if let Some(addr) = args.admin_listen {
         config.admin_listen = addr;
+        config.sources.insert("adminListen".into(), flag);
     }
     if args.log_json {
         config.log_format = otpd::config::LogFormat::Json;
+        config.sources.insert("logFormat".into(), flag);
     }
     init_tracing(config.log_format);
     let server = otpd::run(config, otpd::RunOptions::default()).await?;
     cli::output::say!(
-        "otpd public API on http://{}  (admin API on http://{})",
+        "otpd public API on http://{}  (console and admin API on http://{})",
         server.public_addr,
         server.admin_addr
     );
+    if let Some(token) = &server.setup_token {
+        cli::output::say!(
+            "No operator yet. Create the first admin within an hour at:\n  http://{}/setup#token={token}\n(or run `otpd operator add NAME --role admin`)",
+            server.admin_addr
+        );
+    }
     wait_for_signal().await;
     tracing::info!("shutting down: draining requests and deliveries");
     server.shutdown().await?;

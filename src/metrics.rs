@@ -34,6 +34,11 @@ pub struct LimitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
     pub endpoint: &'static str,
 }
@@ -44,6 +49,7 @@ pub struct Metrics {
     pub otps_issued: Family<IssueLabels, Counter>,
     pub deliveries: Family<DeliveryLabels, Counter>,
     pub limit_hits: Family<LimitLabels, Counter>,
+    pub unattributed_refusals: Family<CodeLabels, Counter>,
     pub latency: Family<EndpointLabels, Histogram>,
     pub outbox_depth: Gauge,
 }
@@ -55,6 +61,7 @@ impl Metrics {
         let otps_issued = Family::<IssueLabels, Counter>::default();
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         let limit_hits = Family::<LimitLabels, Counter>::default();
+        let unattributed_refusals = Family::<CodeLabels, Counter>::default();
         let latency = Family::<EndpointLabels, Histogram>::new_with_constructor(|| {
             Histogram::new([
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -81,6 +88,11 @@ impl Metrics {
             "Requests refused by a limit (1534, 1701, 1702)",
             limit_hits.clone(),
         );
+        registry.register(
+            "generate_unattributed_refusals",
+            "otp/generate requests refused before naming a known brand (not in the issuance log)",
+            unattributed_refusals.clone(),
+        );
         registry.register("request_seconds", "Public API latency", latency.clone());
         registry.register(
             "outbox_jobs",
@@ -93,6 +105,7 @@ impl Metrics {
             otps_issued,
             deliveries,
             limit_hits,
+            unattributed_refusals,
             latency,
             outbox_depth,
         }

@@ -232,14 +232,13 @@ impl Outbox {
     }
 
     fn record(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {
-        let channel = job.channel;
-        let result = self.store.update_log(job.log_id, |r| {
-            r.delivery = status;
-            r.channel = Some(channel);
-            if let Some(a) = &attempt {
-                r.attempts.push(a.clone());
-            }
-        });
+        let result = self.store.record_delivery(
+            job.log_id,
+            status,
+            job.channel,
+            attempt.as_ref(),
+            self.clock.now_ms(),
+        );
         if let Err(e) = result {
             tracing::error!(error = %e, "updating an issuance-log record failed");
         }

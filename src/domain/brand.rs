@@ -55,7 +55,19 @@ impl fmt::Display for BrandName {
 }
 
 /// Endpoints on which a brand can require a payload signature (§5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SignedEndpoint {
     TokenGenerate,
@@ -63,17 +75,32 @@ pub enum SignedEndpoint {
     OtpValidate,
 }
 
-/// A fixed code for an identifier: nothing is sent and no limit is charged (§4).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A fixed code for an identifier: nothing is sent and no limit is charged (§4). The code is
+/// write-only: the admin API shows `"set"`, and `"set"` sent back keeps it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestIdentifier {
     pub identifier_type: IdentifierType,
     pub identifier_value: String,
+    /// Exactly `otpLength` digits; shown as `"set"`.
     pub otp: String,
 }
 
-/// The per-brand settings of API.md §9, with their defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+impl TestIdentifier {
+    pub const SET: &'static str = "set";
+}
+
+impl fmt::Debug for TestIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestIdentifier")
+            .field("identifier_type", &self.identifier_type)
+            .field("identifier_value", &self.identifier_value)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The per-brand settings, with their defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct BrandSettings {
     pub enabled: bool,
@@ -182,6 +209,13 @@ impl BrandSettings {
             if !doc.contains_key(name) {
                 return Err(invalid(format!("{name}: no such setting")));
             }
+            let kept;
+            let value = if name == "testIdentifiers" {
+                kept = self.keep_test_codes(value)?;
+                &kept
+            } else {
+                value
+            };
             if name == "dailyOtpLimit" && value.as_u64() == Some(0) {
                 return Err(SettingsError::LimitZero);
             }
@@ -285,6 +319,51 @@ impl BrandSettings {
             }
         }
         Ok(())
+    }
+
+    /// Test codes are write-only: a `testIdentifiers` entry whose `otp` reads `"set"` (as the
+    /// console shows it) keeps the code stored for the same identifier.
+    fn keep_test_codes(
+        &self,
+        value: &serde_json::Value,
+    ) -> Result<serde_json::Value, SettingsError> {
+        let mut value = value.clone();
+        let Some(items) = value.as_array_mut() else {
+            return Ok(value);
+        };
+        for (i, item) in items.iter_mut().enumerate() {
+            if item.get("otp").and_then(|v| v.as_str()) != Some(TestIdentifier::SET) {
+                continue;
+            }
+            let same = |t: &&TestIdentifier| {
+                serde_json::to_value(t.identifier_type).ok().as_ref() == item.get("identifierType")
+                    && item.get("identifierValue").and_then(|v| v.as_str())
+                        == Some(t.identifier_value.as_str())
+            };
+            let code = self
+                .test_identifiers
+                .iter()
+                .find(same)
+                .map(|t| t.otp.clone());
+            match code {
+                Some(code) => item["otp"] = serde_json::Value::String(code),
+                None => {
+                    return Err(invalid(format!(
+                        "testIdentifiers[{i}].otp: this identifier has no stored code to keep; enter one"
+                    )));
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    /// The settings as operators see them: test codes shown as `"set"`.
+    pub fn redacted(&self) -> Self {
+        let mut s = self.clone();
+        for t in &mut s.test_identifiers {
+            t.otp = TestIdentifier::SET.to_owned();
+        }
+        s
     }
 
     pub fn requires_signature(&self, endpoint: SignedEndpoint) -> bool {
@@ -415,6 +494,35 @@ mod tests {
         assert_eq!((s.daily_otp_limit, s.otp_length), (5, 8));
         assert_eq!(s.time_zone, "Asia/Ho_Chi_Minh");
         assert_eq!(s.session_ttl_seconds, 900);
+    }
+
+    #[test]
+    fn test_codes_are_write_only() {
+        let s = BrandSettings::default()
+            .apply(&patch(json!({"testIdentifiers": [
+                {"identifierType": "MOBILE", "identifierValue": "+15550000000", "otp": "123456"}
+            ]})))
+            .unwrap();
+        assert_eq!(s.redacted().test_identifiers[0].otp, "set");
+        assert!(!format!("{s:?}").contains("123456"));
+        // The console sends back what it was shown, plus a new entry.
+        let kept = s
+            .apply(&patch(json!({"testIdentifiers": [
+                {"identifierType": "MOBILE", "identifierValue": "+15550000000", "otp": "set"},
+                {"identifierType": "EMAIL", "identifierValue": "qa@example.com", "otp": "654321"}
+            ]})))
+            .unwrap();
+        assert_eq!(kept.test_identifiers[0].otp, "123456");
+        assert_eq!(kept.test_identifiers[1].otp, "654321");
+        let err = s
+            .apply(&patch(json!({"testIdentifiers": [
+                {"identifierType": "EMAIL", "identifierValue": "new@example.com", "otp": "set"}
+            ]})))
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("testIdentifiers[0].otp"),
+            "{err}"
+        );
     }
 
     #[test]

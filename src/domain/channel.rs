@@ -18,7 +18,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A kind of channel a code can travel over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ChannelKind {
     Email,
@@ -113,7 +125,7 @@ impl fmt::Debug for Secret {
 }
 
 /// How one channel of a brand is delivered. Serialised with a `provider` tag (`"SMTP"`, …).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "provider", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChannelConfig {
     /// Writes the rendered message to the server log: for development and the demo brand.

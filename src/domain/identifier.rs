@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// `identifierType` on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum IdentifierType {
     Mobile,
@@ -79,7 +79,7 @@ impl fmt::Display for Identifier {
 
 /// Where a code goes: a mobile number (digits with country code, no `+`) or an e-mail address.
 /// The daily limit counts per (brand, destination).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Destination {
     Mobile(String),
     Email(String),

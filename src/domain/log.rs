@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::channel::ChannelKind;
 
 /// Where a record's delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DeliveryStatus {
     /// Refused before issuing: nothing to deliver.
@@ -27,7 +27,7 @@ impl DeliveryStatus {
 }
 
 /// One try at sending, for the record's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAttempt {
     pub time_ms: i64,
@@ -39,7 +39,7 @@ pub struct DeliveryAttempt {
 }
 
 /// One generate request and what became of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuanceRecord {
     pub id: uuid::Uuid,

@@ -7,7 +7,7 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum KeyState {
     /// Signs new client builds; verifies.
@@ -136,6 +136,22 @@ pub fn verify(
     } else {
         Err(SignatureProblem::NoMatch)
     }
+}
+
+/// The key (revoked ones included) that made `hash_hex` for these fields, if any: for
+/// operators diagnosing a client, never for accepting a request.
+pub fn key_that_made<'k>(
+    keys: &'k [SigningKey],
+    fields: &SignedFields<'_>,
+    hash_hex: &str,
+) -> Option<&'k SigningKey> {
+    let tag = hex::decode(hash_hex).ok()?;
+    let message = fields.message();
+    keys.iter().find(|k| {
+        let mut mac = mac_for(&k.secret);
+        mac.update(message.as_bytes());
+        mac.verify_slice(&tag).is_ok()
+    })
 }
 
 fn mac_for(secret: &[u8]) -> HmacSha256 {

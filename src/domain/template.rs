@@ -14,7 +14,7 @@ use super::channel::{ChannelKind, placeholders};
 pub const PLACEHOLDERS: [&str; 3] = ["otp", "brand", "validityMinutes"];
 
 /// A template as an operator saved it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Template {
     /// E-mail only.
@@ -70,7 +70,7 @@ pub fn default_template(channel: ChannelKind) -> Template {
 
 /// A brand's templates for one channel: a base template and per-locale variants keyed by
 /// language tag (`vi-VN`, `vi`, `en`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelTemplates {
     /// Used when no locale variant matches; the built-in template when unset.
@@ -224,7 +224,7 @@ pub fn validate_channel_templates(
 }
 
 /// How an SMS text travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum SmsEncoding {
     /// The GSM 03.38 7-bit alphabet: 160 characters in one SMS, 153 per part when split.
     #[serde(rename = "GSM-7")]
@@ -235,7 +235,7 @@ pub enum SmsEncoding {
 }
 
 /// What the template editor shows under an SMS text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SmsInfo {
     pub encoding: SmsEncoding,
     /// Septets for GSM-7 (an extension character such as `€` counts 2); UTF-16 units for UCS-2

@@ -4,7 +4,7 @@
 //! shutdown that drains in-flight requests.
 
 pub mod admin;
-mod backup;
+mod download;
 pub mod error;
 mod ops;
 pub mod public;
@@ -43,9 +43,12 @@ pub fn public_router(services: Arc<Services>) -> Router {
     public::router().merge(ops::router()).with_state(services)
 }
 
-/// The admin listener's routes (also what the desktop shell calls in-process).
+/// The admin listener's routes: the admin API (also what the desktop shell calls in-process),
+/// metrics, and the console.
 pub fn admin_router(services: Arc<Services>, admin_token: Arc<str>) -> Router {
-    admin::router(admin_token).with_state(services)
+    admin::router(services.clone(), admin_token)
+        .merge(ops::admin_router())
+        .with_state(services)
 }
 
 /// Wraps a listener's router: the concurrency limit, load shedding and timeout must wrap the

@@ -1,5 +1,7 @@
-//! Operational endpoints on the public listener: health, Prometheus metrics, the OpenAPI
-//! document (generated from the handlers' annotations) and the token-verification JWKS.
+//! Operational endpoints. On the public listener: health, the OpenAPI document (generated from
+//! the handlers' annotations) and the token-verification JWKS. On the admin listener:
+//! Prometheus metrics (brand names and volumes are nobody else's business) and the admin API's
+//! OpenAPI document.
 
 use std::sync::Arc;
 
@@ -39,9 +41,16 @@ pub fn router() -> Router<Arc<Services>> {
     Router::new()
         .route("/health/live", get(|| async { (StatusCode::OK, "live") }))
         .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/auth/v1/.well-known/jwks.json", get(jwks))
+}
+
+/// The admin listener's operational routes (no session: Prometheus scrapes `/metrics`).
+pub fn admin_router() -> Router<Arc<Services>> {
+    Router::new().route("/metrics", get(metrics)).route(
+        "/admin/api/openapi.json",
+        get(|| async { Json(super::admin::openapi()) }),
+    )
 }
 
 async fn ready(State(s): State<Arc<Services>>) -> impl IntoResponse {

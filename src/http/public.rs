@@ -285,7 +285,7 @@ async fn handle(
         Ok(items) => items,
         Err(refusal) => {
             if op == Operation::Generate {
-                s.record_malformed_generate(&ctx, &refusal);
+                s.record_malformed_generate(&refusal);
             }
             count(s, op, &refusal_body(&refusal).status);
             return refusal_response(&refusal, false);

@@ -9,23 +9,32 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Services;
+use crate::domain::audit::{AuditEntry, Change, brand_change};
 use crate::domain::signature::KeyState;
 use crate::domain::{
     Brand, BrandName, BrandSettings, ChannelConfig, ChannelKind, Destination, SettingsError,
 };
-use crate::store::{AuditEntry, StoreError};
+use crate::store::StoreError;
 
+mod audit;
 mod channels;
 mod limits;
 mod log;
+mod operators;
+mod server;
 mod signing;
+mod stats;
 
+pub use audit::{AuditPage, AuditQuery};
 pub use channels::{
     ChannelTemplatesView, ChannelView, TemplateInput, TemplatePreview, TestSendOutcome, parse_kind,
 };
 pub use limits::{LimitView, OverrideView};
 pub use log::{LogPage, LogQuery};
-pub use signing::{NewSecret, SigningOutcome};
+pub use operators::{NewOperator, OperatorPatch, OperatorView, PasswordReset};
+pub use server::{ServerSettings, ServerSettingsPatch};
+pub use signing::{HashCheck, HashCheckRequest, HashVerdict, NewSecret, SigningOutcome};
+pub use stats::{Dashboard, StatsQuery};
 
 /// Why an admin operation was refused. The admin API maps each variant to one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +52,21 @@ pub enum AdminError {
     /// 400: a setting or argument is invalid; the message names it.
     #[error("{0}")]
     Invalid(String),
+    /// 401: no live session, or a wrong name or password (one message for both).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the role may not do this, or the setup link is not valid.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 429 with `Retry-After`: too many failed logins; wait this long.
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     /// 500: the store failed; logged once by the HTTP layer, never sent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 500: something else failed inside (a blocking task, hashing); logged, never sent.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<SettingsError> for AdminError {
@@ -58,7 +79,7 @@ impl From<SettingsError> for AdminError {
 }
 
 /// A signing key as operators see it: never its secret.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyView {
     pub id: u32,
@@ -67,7 +88,7 @@ pub struct KeyView {
 }
 
 /// A brand as the admin API returns it: settings, redacted channels, keys without secrets.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrandView {
     pub name: String,
@@ -82,7 +103,7 @@ impl From<&Brand> for BrandView {
     fn from(b: &Brand) -> Self {
         Self {
             name: b.name.to_string(),
-            settings: b.settings.clone(),
+            settings: b.settings.redacted(),
             channels: b.channels.iter().map(|(k, c)| (*k, c.redacted())).collect(),
             signing_keys: b
                 .signing_keys
@@ -132,21 +153,33 @@ impl Admin<'_> {
         self.services.clock.now_ms()
     }
 
-    /// Makes a change durable (per the durability setting) and records it.
-    async fn commit(
+    /// Makes a change durable (per the durability setting) and records it in the audit trail,
+    /// secrets redacted.
+    pub(crate) async fn commit(
         &self,
         action: &str,
-        brand: &BrandName,
-        detail: Value,
+        brand: Option<&BrandName>,
+        target: Option<String>,
+        change: Change,
     ) -> Result<(), AdminError> {
         self.services.store.settle().await?;
-        tracing::info!(actor = self.actor, action, brand = %brand, "admin change");
+        let change = change.redacted();
+        tracing::info!(
+            actor = self.actor,
+            action,
+            brand = brand.map(BrandName::as_str),
+            target,
+            "admin change"
+        );
         let entry = AuditEntry {
+            id: String::new(),
             at_ms: self.now_ms(),
             actor: self.actor.to_owned(),
             action: action.to_owned(),
-            brand: Some(brand.to_string()),
-            detail,
+            brand: brand.map(BrandName::to_string),
+            target,
+            before: change.before,
+            after: change.after,
         };
         // The change is saved; a failed audit append must not report it as failed.
         if let Err(e) = self.services.store.append_audit(&entry) {
@@ -155,12 +188,24 @@ impl Admin<'_> {
         Ok(())
     }
 
-    /// Applies `change` to the stored brand (retried on concurrent writes) and stamps it.
+    /// Records a change of one brand: what differs between `before` and `after`.
+    async fn commit_brand(
+        &self,
+        action: &str,
+        target: Option<String>,
+        (before, after): &(Brand, Brand),
+    ) -> Result<(), AdminError> {
+        let change = brand_change(Some(before), Some(after));
+        self.commit(action, Some(&after.name), target, change).await
+    }
+
+    /// Applies `change` to the stored brand (retried on concurrent writes) and stamps it;
+    /// returns the brand before and after.
     fn update(
         &self,
         name: &BrandName,
         change: impl Fn(&mut Brand) -> Result<(), AdminError>,
-    ) -> Result<Brand, AdminError> {
+    ) -> Result<(Brand, Brand), AdminError> {
         let now_ms = self.now_ms();
         self.services
             .store
@@ -211,8 +256,9 @@ impl Admin<'_> {
         }
         self.commit(
             "brand.create",
-            &name,
-            serde_json::to_value(&brand.settings).unwrap_or_default(),
+            Some(&name),
+            None,
+            brand_change(None, Some(&brand)),
         )
         .await?;
         Ok(BrandView::from(&brand))
@@ -230,13 +276,12 @@ impl Admin<'_> {
             ));
         }
         let name = lookup_name(name)?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             b.settings = b.settings.apply(patch)?;
             Ok(())
         })?;
-        self.commit("brand.update", &name, Value::Object(patch.clone()))
-            .await?;
-        Ok(BrandView::from(&brand))
+        self.commit_brand("brand.update", None, &updated).await?;
+        Ok(BrandView::from(&updated.1))
     }
 
     /// Switches a brand on or off; a disabled brand answers 1504 on the public API.
@@ -246,7 +291,7 @@ impl Admin<'_> {
         enabled: bool,
     ) -> Result<BrandView, AdminError> {
         let name = lookup_name(name)?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             b.settings.enabled = enabled;
             Ok(())
         })?;
@@ -255,12 +300,7 @@ impl Admin<'_> {
         } else {
             "brand.disable"
         };
-        self.commit(action, &name, Value::Null).await?;
-        Ok(BrandView::from(&brand))
-    }
-
-    /// The newest `limit` changes, newest first.
-    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, AdminError> {
-        Ok(self.services.store.audit_entries(limit)?)
+        self.commit_brand(action, None, &updated).await?;
+        Ok(BrandView::from(&updated.1))
     }
 }

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{Fields, RequestContext, Services};
-use crate::domain::signature::{self, SignatureProblem, SignedFields};
+use super::{Fields, RequestContext, SentForSigning, Services};
+use crate::domain::signature::{self, SignatureProblem};
 use crate::domain::{
     ApiCode, BrandName, Flow, Identifier, IdentifierType, Refusal, Session, SessionId,
     SignedEndpoint,
@@ -135,24 +135,8 @@ impl Services {
             .timestamp_text()
             .map_err(|_| refuse(SignatureProblem::Malformed))?
             .ok_or_else(|| refuse(SignatureProblem::Missing))?;
-        let (brand, kind, value, device, session, otp) = (
-            f.as_sent("brand"),
-            f.as_sent("identifierType"),
-            f.as_sent("identifierValue"),
-            f.as_sent("deviceId"),
-            f.as_sent("sessionId"),
-            f.as_sent("otp"),
-        );
-        let fields = SignedFields {
-            time_stamp: &ts,
-            path: ctx.path,
-            brand: &brand,
-            identifier_type: &kind,
-            identifier_value: &value,
-            device_id: &device,
-            session_id: &session,
-            otp: &otp,
-        };
+        let sent = SentForSigning::new(f, ts);
+        let fields = sent.fields(ctx.path);
         signature::verify(
             &c.brand.brand.signing_keys,
             &fields,

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::Refusal;
+use crate::domain::signature::SignedFields;
 
 pub struct Fields<'a>(pub &'a Map<String, Value>);
 
@@ -59,6 +60,46 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),
+        }
+    }
+}
+
+/// The text of the signed fields as a request sent them (API.md §5), for building the signed
+/// message.
+pub struct SentForSigning {
+    time_stamp: String,
+    brand: String,
+    identifier_type: String,
+    identifier_value: String,
+    device_id: String,
+    session_id: String,
+    otp: String,
+}
+
+impl SentForSigning {
+    pub fn new(f: &Fields<'_>, time_stamp: String) -> Self {
+        Self {
+            time_stamp,
+            brand: f.as_sent("brand"),
+            identifier_type: f.as_sent("identifierType"),
+            identifier_value: f.as_sent("identifierValue"),
+            device_id: f.as_sent("deviceId"),
+            session_id: f.as_sent("sessionId"),
+            otp: f.as_sent("otp"),
+        }
+    }
+
+    /// The fields as signed on `path`.
+    pub fn fields<'a>(&'a self, path: &'a str) -> SignedFields<'a> {
+        SignedFields {
+            time_stamp: &self.time_stamp,
+            path,
+            brand: &self.brand,
+            identifier_type: &self.identifier_type,
+            identifier_value: &self.identifier_value,
+            device_id: &self.device_id,
+            session_id: &self.session_id,
+            otp: &self.otp,
         }
     }
 }

@@ -7,8 +7,8 @@ use super::checks::{self, Common, raw_common};
 use super::{Fields, Reply, RequestContext, Services};
 use crate::domain::limits::{self, LimitPolicy};
 use crate::domain::{
-    ApiCode, ChannelKind, DeliveryStatus, Destination, IdentifierType, IssuanceRecord, IssuedCode,
-    OtpCode, OutboxJob, Refusal, Session, SignedEndpoint,
+    ApiCode, BrandName, ChannelKind, DeliveryStatus, Destination, IdentifierType, IssuanceRecord,
+    IssuedCode, OtpCode, OutboxJob, Refusal, Session, SignedEndpoint,
 };
 use crate::store::{IssueInput, IssueWrite};
 
@@ -85,10 +85,20 @@ impl Services {
         }
     }
 
-    /// Logs a generate request whose body could not even be read as a request object.
-    pub fn record_malformed_generate(&self, ctx: &RequestContext, refusal: &Refusal) {
-        let mut log = self.log_skeleton(ctx, self.clock.now_ms());
-        self.record_refusal(&mut log, refusal);
+    /// Counts a generate request whose body could not even be read as a request object.
+    pub fn record_malformed_generate(&self, refusal: &Refusal) {
+        self.count_unattributed(refusal);
+    }
+
+    /// A refusal that names no brand otpd knows leaves no issuance-log record — an anonymous
+    /// client could otherwise fill the disk — and is counted in the metrics instead.
+    fn count_unattributed(&self, refusal: &Refusal) {
+        self.metrics
+            .unattributed_refusals
+            .get_or_create(&crate::metrics::CodeLabels {
+                code: refusal.code.code(),
+            })
+            .inc();
     }
 
     fn log_skeleton(&self, ctx: &RequestContext, now_ms: i64) -> IssuanceRecord {
@@ -113,6 +123,12 @@ impl Services {
     }
 
     fn record_refusal(&self, log: &mut IssuanceRecord, refusal: &Refusal) {
+        let known = BrandName::parse(&log.brand)
+            .ok()
+            .is_some_and(|b| self.store.loaded_brand(&b).is_some());
+        if !known {
+            return self.count_unattributed(refusal);
+        }
         log.outcome = refusal.code.code();
         log.delivery = DeliveryStatus::None;
         if matches!(
@@ -127,7 +143,7 @@ impl Services {
                 })
                 .inc();
         }
-        if let Err(e) = self.store.append_log(log) {
+        if let Err(e) = self.store.record_refusal(log) {
             tracing::error!(error = %e, "writing an issuance-log record failed");
         }
     }

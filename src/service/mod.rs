@@ -3,6 +3,7 @@
 //! of `domain/` in the order API.md gives, and reads and writes through `store/`.
 
 pub mod admin;
+pub mod auth;
 mod checks;
 mod fields;
 mod generate;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use governor::{Quota, RateLimiter};
 use tokio::sync::Notify;
 
-pub use fields::Fields;
+pub use fields::{Fields, SentForSigning};
 pub use generate::GenerateOutcome;
 pub use token::{IssuedTokens, TokenOutcome};
 
@@ -46,6 +47,13 @@ pub struct Services {
     /// Woken after a delivery job is committed.
     pub outbox_wake: Arc<Notify>,
     client_limiter: Option<ClientLimiter>,
+    /// Failed console logins, per account and client address.
+    pub login_throttle: auth::LoginThrottle,
+    /// Serialises operator changes, so two admins cannot demote each other at once and leave
+    /// no admin.
+    pub operator_changes: tokio::sync::Mutex<()>,
+    /// Issuance-log records older than this are swept; the console may change it at run time.
+    pub log_retention_days: std::sync::atomic::AtomicU32,
 }
 
 /// Where a request came from and on which path.
@@ -104,7 +112,9 @@ impl Services {
     ) -> Self {
         let client_limiter = NonZeroU32::new(config.client_rate_limit_per_minute)
             .map(|n| RateLimiter::new(Quota::per_minute(n), Default::default(), clock.clone()));
+        let log_retention_days = std::sync::atomic::AtomicU32::new(config.log_retention_days);
         Self {
+            log_retention_days,
             store,
             keys,
             clock,
@@ -113,6 +123,8 @@ impl Services {
             config,
             outbox_wake: Arc::new(Notify::new()),
             client_limiter,
+            login_throttle: auth::LoginThrottle::default(),
+            operator_changes: tokio::sync::Mutex::new(()),
         }
     }
 

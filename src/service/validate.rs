@@ -90,7 +90,7 @@ impl Services {
         match verdict {
             Verdict::Refused(r) => Err(r),
             Verdict::Accepted(log_id) => {
-                if let Err(e) = self.store.update_log(log_id, |r| r.validated = true) {
+                if let Err(e) = self.store.record_validated(log_id, now_ms) {
                     tracing::warn!(error = %e, "marking a log record validated failed");
                 }
                 let token =

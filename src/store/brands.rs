@@ -1,5 +1,5 @@
 //! Brands: read through the in-memory cache on the request path, written (sealed, flushed)
-//! through here; the admin's compare-and-swap update and the audit trail.
+//! through here, and the admin's compare-and-swap update.
 
 use super::{Store, StoreError, keys, records};
 use crate::domain::{Brand, BrandName};
@@ -74,46 +74,23 @@ impl Store {
     }
 }
 
-// Added for the admin API and CLI (issue #2, item 6); kept in one block so the store's owner can
-// move it.
-
-/// One change made through the admin API: who, when, what.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub at_ms: i64,
-    pub actor: String,
-    /// What was done, e.g. `brand.update`, `signing.rotate`.
-    pub action: String,
-    pub brand: Option<String>,
-    /// The change itself (setting names and values; never a secret).
-    pub detail: serde_json::Value,
-}
-
-/// The on-disk form of an [`AuditEntry`] (JSON, versioned like brands).
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(tag = "version")]
-enum AuditRecord {
-    #[serde(rename = "1")]
-    V1(AuditEntry),
-}
-
 impl Store {
     /// Rewrites one brand with `change`, retrying when another writer got there first
     /// (compare-and-swap), so two operators' edits never silently overwrite each other.
-    /// `change` may run more than once: it must be free of side effects. `Ok(None)` when no
-    /// brand has that name.
+    /// `change` may run more than once: it must be free of side effects. Returns the brand
+    /// before and after; `Ok(None)` when no brand has that name.
     pub fn update_brand<E: From<StoreError>>(
         &self,
         name: &BrandName,
         mut change: impl FnMut(Brand) -> Result<Brand, E>,
-    ) -> Result<Option<Brand>, E> {
+    ) -> Result<Option<(Brand, Brand)>, E> {
         let key = keys::brand(name);
         loop {
             let Some(current) = self.brands.get(&key).map_err(StoreError::from)? else {
                 return Ok(None);
             };
-            let next = change(records::decode_brand(&key, &current, &self.keys)?)?;
+            let before = records::decode_brand(&key, &current, &self.keys)?;
+            let next = change(before.clone())?;
             let swapped = self
                 .brands
                 .compare_and_swap(
@@ -125,34 +102,8 @@ impl Store {
             if swapped.is_ok() {
                 self.db.flush().map_err(StoreError::from)?;
                 self.cache_brand(next.clone());
-                return Ok(Some(next));
+                return Ok(Some((before, next)));
             }
         }
-    }
-
-    /// Appends to the audit trail (tree `audit`, key: time ms (i64 BE) · sled's monotonic id
-    /// (u64 BE), so entries of the same millisecond keep their order).
-    pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&entry.at_ms.max(0).to_be_bytes());
-        key[8..].copy_from_slice(&self.db.generate_id()?.to_be_bytes());
-        let value = serde_json::to_vec(&AuditRecord::V1(entry.clone()))
-            .map_err(|e| StoreError::Encode(e.to_string()))?;
-        self.db.open_tree("audit")?.insert(key, value)?;
-        Ok(())
-    }
-
-    /// The newest `limit` audit entries, newest first.
-    pub fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let tree = self.db.open_tree("audit")?;
-        let mut out = Vec::new();
-        for item in tree.iter().rev().take(limit) {
-            let (_, v) = item?;
-            match serde_json::from_slice(&v) {
-                Ok(AuditRecord::V1(e)) => out.push(e),
-                Err(e) => return Err(StoreError::Decode("audit", e.to_string())),
-            }
-        }
-        Ok(out)
     }
 }

@@ -1,11 +1,16 @@
 //! Sweeping what has expired, and raw dumps of every tree (backups, leak tests).
 
 use super::{Store, StoreError, TreeDump, decode_i64, keys, records};
+use crate::domain::stats::hour_of;
+
+/// Dashboard counters are kept this long (they are small: a few per brand and hour).
+pub const STATS_RETENTION_DAYS: u32 = 400;
 use crate::domain::{BrandName, Destination, SessionId};
 
 impl Store {
-    /// Deletes expired sessions and nonces, usage older than two days, and log records older
-    /// than `log_retention_ms`. Returns how many entries went.
+    /// Deletes expired sessions and nonces, usage older than two days, log records older than
+    /// `log_retention_ms`, and dashboard counters older than [`STATS_RETENTION_DAYS`]. Returns
+    /// how many entries went.
     pub fn sweep(&self, now_ms: i64, log_retention_ms: i64) -> Result<usize, StoreError> {
         let mut removed = 0;
         for item in self.sessions.iter() {
@@ -60,6 +65,8 @@ impl Store {
             self.log.remove(k)?;
             removed += 1;
         }
+        let stats_cutoff = now_ms - i64::from(STATS_RETENTION_DAYS) * 86_400_000;
+        removed += self.sweep_stats(hour_of(stats_cutoff))?;
         Ok(removed)
     }
 

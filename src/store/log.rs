@@ -1,10 +1,59 @@
-//! The issuance log: append, update in place, newest-first scans, one customer's history.
+//! The issuance log: a refused request's record, a delivery's progress, a validation; newest-first
+//! scans and one customer's history. Each change also counts in the dashboard's stats.
 
+use super::stats::{delivery_counter, outcome_counter};
 use super::{Store, StoreError, keys, records};
-use crate::domain::{BrandName, Destination, IssuanceRecord};
+use crate::domain::stats::Counter;
+use crate::domain::{
+    BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, IssuanceRecord,
+};
 
 impl Store {
-    pub fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+    /// Records a refused generate of a known brand (an issued code is recorded by
+    /// [`Store::issue`], in its transaction).
+    pub fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        self.append_log(r)?;
+        self.count(r.time_ms, &r.brand, outcome_counter(r))
+    }
+
+    /// A delivery step of a record: its status, the channel it is on and the attempt made. A
+    /// status that ends the delivery counts once in the stats, at `now_ms`.
+    pub fn record_delivery(
+        &self,
+        id: uuid::Uuid,
+        status: DeliveryStatus,
+        channel: ChannelKind,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let before = self.update_log(id, |r| {
+            r.delivery = status;
+            r.channel = Some(channel);
+            if let Some(a) = attempt {
+                r.attempts.push(a.clone());
+            }
+        })?;
+        if let Some(before) = before
+            && !before.delivery.is_final()
+            && let Some(counter) = delivery_counter(status, channel)
+        {
+            self.count(now_ms, &before.brand, counter)?;
+        }
+        Ok(())
+    }
+
+    /// Marks a record's code as validated (the funnel's last step); counts once.
+    pub fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
+        let before = self.update_log(id, |r| r.validated = true)?;
+        if let Some(before) = before
+            && !before.validated
+        {
+            self.count(now_ms, &before.brand, Counter::Validated)?;
+        }
+        Ok(())
+    }
+
+    fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
         if let Some(dest) = r
             .destination
@@ -25,13 +74,13 @@ impl Store {
             .transpose()
     }
 
-    /// Updates one log record in place (delivery progress, validation).
-    pub fn update_log(
+    /// Updates one log record in place; returns the record as it was before (None: no record).
+    fn update_log(
         &self,
         id: uuid::Uuid,
         f: impl Fn(&mut IssuanceRecord),
-    ) -> Result<(), StoreError> {
-        self.log.fetch_and_update(id.as_bytes(), |old| {
+    ) -> Result<Option<IssuanceRecord>, StoreError> {
+        let before = self.log.fetch_and_update(id.as_bytes(), |old| {
             let old = old?;
             match records::decode_log(old) {
                 Ok(mut r) => {
@@ -41,7 +90,7 @@ impl Store {
                 Err(_) => Some(old.to_vec()),
             }
         })?;
-        Ok(())
+        before.map(|v| records::decode_log(&v)).transpose()
     }
 
     /// Newest first, from `before` (exclusive), at most `limit`, keeping those `keep` accepts.

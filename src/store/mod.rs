@@ -1,10 +1,12 @@
 //! The embedded sled store behind a narrow interface: every read and write of persistent state
 //! goes through [`Store`]. One tree per concern (layout in `keys.rs`), versioned records
 //! (`records.rs`), and ONE transaction for issuing a code (`Store::issue`, in `sessions.rs`).
-//! The methods are grouped by concern: `brands`, `sessions` (with issuing and the signature
-//! replay cache), `usage`, `log`, `jobs` (the outbox), `housekeeping`; `flusher` is the group
-//! commit.
+//! The methods are grouped by concern: `brands` (and the audit trail), `sessions` (with issuing
+//! and the signature replay cache), `usage`, `log`, `stats` (the dashboard's hourly counters),
+//! `jobs` (the outbox), `operators` (console accounts and sessions), `housekeeping`; `flusher`
+//! is the group commit.
 
+mod audit;
 mod backup;
 mod brands;
 mod flusher;
@@ -12,8 +14,11 @@ mod housekeeping;
 mod jobs;
 pub mod keys;
 mod log;
+mod operators;
 mod records;
 mod sessions;
+mod settings;
+mod stats;
 mod usage;
 
 use std::collections::HashMap;
@@ -21,8 +26,9 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use backup::BackupError;
-pub use brands::AuditEntry;
 pub use flusher::Flusher;
+pub use operators::TokenDigest;
+pub use stats::StatRow;
 
 use crate::secrets::ServerKeys;
 
@@ -95,6 +101,10 @@ pub struct Store {
     log_by_dest: sled::Tree,
     nonces: sled::Tree,
     meta: sled::Tree,
+    audit: sled::Tree,
+    stats: sled::Tree,
+    operators: sled::Tree,
+    console_sessions: sled::Tree,
     brand_cache: BrandCache,
     /// Seals brand records (they hold secrets).
     keys: Arc<ServerKeys>,
@@ -141,6 +151,10 @@ impl Store {
             log_by_dest: tree("log_by_dest")?,
             nonces: tree("nonces")?,
             meta: tree("meta")?,
+            audit: tree("audit")?,
+            stats: tree("stats")?,
+            operators: tree("operators")?,
+            console_sessions: tree("console_sessions")?,
             brand_cache: BrandCache::default(),
             keys,
             flusher: Flusher::start(db.clone()),

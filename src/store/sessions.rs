@@ -4,8 +4,9 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records};
+use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records, stats};
 use crate::domain::limits::Usage;
+use crate::domain::stats::hour_of;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
 
 impl Store {
@@ -51,7 +52,7 @@ impl Store {
 
     /// The issuing transaction: re-reads the session, the customer's usage and override,
     /// lets `decide` apply the limits, then writes the session (new code hash), the usage, the
-    /// delivery job and the log record together. `decide` may run more than once: it must be
+    /// delivery job, the log record and the brand's hourly count of issued codes together. `decide` may run more than once: it must be
     /// free of side effects. Nothing is written when it refuses.
     pub fn issue(
         &self,
@@ -68,6 +69,11 @@ impl Store {
         let index_key = input
             .destination
             .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
+        let stat_key = stats::stat_key(
+            hour_of(input.log.time_ms),
+            input.brand.as_str(),
+            stats::outcome_counter(input.log),
+        );
         let result = (
             &self.sessions,
             &self.usage,
@@ -75,46 +81,51 @@ impl Store {
             &self.outbox,
             &self.log,
             &self.log_by_dest,
+            &self.stats,
         )
-            .transaction(|(sessions, usage, overrides, outbox, log, log_by_dest)| {
-                let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
-                let session = sessions
-                    .get(input.session_id.as_str())?
-                    .map(|v| records::decode_session(input.session_id, &v))
-                    .transpose()
-                    .map_err(abort)?;
-                let (current, limit) = match &customer {
-                    Some(customer) => (
-                        usage
-                            .get(customer)?
-                            .map(|v| records::decode_usage(&v))
-                            .transpose()
-                            .map_err(abort)?,
-                        overrides.get(customer)?.and_then(|v| decode_u32(&v)),
-                    ),
-                    None => (None, None),
-                };
-                let write = decide(session.as_ref(), current.as_ref(), limit)
-                    .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
-                sessions.insert(
-                    input.session_id.as_str(),
-                    records::encode_session(&write.session).map_err(abort)?,
-                )?;
-                if let (Some(u), Some(customer)) = (&write.usage, &customer) {
-                    usage.insert(
-                        customer.as_slice(),
-                        records::encode_usage(u).map_err(abort)?,
+            .transaction(
+                |(sessions, usage, overrides, outbox, log, log_by_dest, stats)| {
+                    let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
+                    let session = sessions
+                        .get(input.session_id.as_str())?
+                        .map(|v| records::decode_session(input.session_id, &v))
+                        .transpose()
+                        .map_err(abort)?;
+                    let (current, limit) = match &customer {
+                        Some(customer) => (
+                            usage
+                                .get(customer)?
+                                .map(|v| records::decode_usage(&v))
+                                .transpose()
+                                .map_err(abort)?,
+                            overrides.get(customer)?.and_then(|v| decode_u32(&v)),
+                        ),
+                        None => (None, None),
+                    };
+                    let write = decide(session.as_ref(), current.as_ref(), limit)
+                        .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
+                    sessions.insert(
+                        input.session_id.as_str(),
+                        records::encode_session(&write.session).map_err(abort)?,
                     )?;
-                }
-                if let Some((k, v)) = &job {
-                    outbox.insert(&k[..], v.as_slice())?;
-                }
-                log.insert(&log_key[..], log_value.as_slice())?;
-                if let Some(k) = &index_key {
-                    log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
-                }
-                Ok(())
-            });
+                    if let (Some(u), Some(customer)) = (&write.usage, &customer) {
+                        usage.insert(
+                            customer.as_slice(),
+                            records::encode_usage(u).map_err(abort)?,
+                        )?;
+                    }
+                    if let Some((k, v)) = &job {
+                        outbox.insert(&k[..], v.as_slice())?;
+                    }
+                    log.insert(&log_key[..], log_value.as_slice())?;
+                    if let Some(k) = &index_key {
+                        log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
+                    }
+                    let count = stats::add(stats.get(stat_key.as_slice())?.as_deref(), 1);
+                    stats.insert(stat_key.as_slice(), &count[..])?;
+                    Ok(())
+                },
+            );
         match result {
             Ok(()) => Ok(Ok(())),
             Err(TransactionError::Abort(Ok(refusal))) => Ok(Err(refusal)),

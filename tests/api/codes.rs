@@ -101,7 +101,7 @@ async fn malformed_requests_get_1519_naming_the_problem() {
 }
 
 #[tokio::test]
-async fn bodies_that_are_not_requests_get_1519_and_are_logged() {
+async fn bodies_that_are_not_requests_get_1519_and_are_counted_not_logged() {
     let app = spawn_app().await;
     let url = app.url("/auth/v1/otp/generate");
     let send = |body: Vec<u8>, ctype: &'static str| {
@@ -149,13 +149,40 @@ async fn bodies_that_are_not_requests_get_1519_and_are_logged() {
             "{message:?} should mention {needle:?}"
         );
     }
-    let records = app.log_records();
-    assert_eq!(
-        records.len(),
-        n,
-        "every refused generate is in the issuance log"
+    // They name no brand: an anonymous client must not be able to fill the disk with them,
+    // so they are counted in the metrics, not written to the issuance log.
+    assert!(app.log_records().is_empty(), "{:?}", app.log_records());
+    let metrics = app.admin_get_text("/metrics").await;
+    assert!(
+        metrics.contains(&format!(
+            "otpd_generate_unattributed_refusals_total{{code=\"1519\"}} {n}"
+        )),
+        "{metrics}"
     );
-    assert!(records.iter().all(|r| r.outcome == 1519));
+}
+
+#[tokio::test]
+async fn a_generate_for_an_unknown_brand_leaves_no_log_record() {
+    let app = spawn_app().await;
+    let mut req = mobile_req(
+        "MOBILE",
+        MOBILE,
+        Some("P-00000000-0000-4000-8000-000000000000"),
+    );
+    req["brand"] = json!("NOSUCHBRAND");
+    let (status, body, _) = app.post("/auth/v1/otp/generate", &req).await;
+    assert_eq!((status, code(&body)), (400, 1504));
+    assert!(app.log_records().is_empty());
+    let metrics = app.admin_get_text("/metrics").await;
+    assert!(
+        metrics.contains("otpd_generate_unattributed_refusals_total{code=\"1504\"} 1"),
+        "{metrics}"
+    );
+    // A refusal for a brand otpd knows is still in its log.
+    req["brand"] = json!("DEMO");
+    let (_, body, _) = app.post("/auth/v1/otp/generate", &req).await;
+    assert_ne!(code(&body), 200);
+    assert_eq!(app.log_records().len(), 1);
 }
 
 #[tokio::test]

@@ -77,7 +77,7 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
 async fn the_admin_api_needs_the_token() {
     let app = spawn_app().await;
     let server = app.server.as_ref().unwrap();
-    let url = format!("http://{}/admin/api/health", server.admin_addr);
+    let url = format!("http://{}/admin/api/brands", server.admin_addr);
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401);
     assert_eq!(
         app.client

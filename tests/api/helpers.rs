@@ -178,6 +178,19 @@ impl TestApp {
         store.put_brand(&brand).unwrap();
     }
 
+    /// A GET on the admin listener (no credentials), as text.
+    pub async fn admin_get_text(&self, path: &str) -> String {
+        let addr = self.server.as_ref().unwrap().admin_addr;
+        self.client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -18,15 +18,10 @@ async fn health_metrics_and_openapi() {
     let session = app.session("MOBILE", MOBILE).await;
     app.generate("MOBILE", MOBILE, &session).await;
     app.code_sent_to(MOBILE, 0).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Metrics show brand names and volumes: the admin listener serves them, not the public one.
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics = app.admin_get_text("/metrics").await;
     assert!(
         metrics.contains("otpd_requests_total{endpoint=\"otp/generate\",code=\"200\"} 1"),
         "{metrics}"

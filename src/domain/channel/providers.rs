@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Secret;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// Plain text: only for a relay on the same host or network.
@@ -37,7 +37,7 @@ fn default_timeout() -> u32 {
     DEFAULT_TIMEOUT_SECONDS
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SmtpConfig {
     pub host: String,
@@ -47,6 +47,7 @@ pub struct SmtpConfig {
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
+    #[schema(value_type = String)]
     pub password: Secret,
     /// The sender address.
     pub from: String,
@@ -56,7 +57,7 @@ pub struct SmtpConfig {
     pub timeout_seconds: u32,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -64,7 +65,7 @@ pub enum HttpMethod {
     Post,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BodyFormat {
     #[default]
@@ -76,7 +77,7 @@ pub enum BodyFormat {
 /// `{to}` (`+8490…`), `{toDigits}` (`8490…`), `{message}` and `{secret}`; each value is
 /// encoded for where it lands (percent-encoded in the URL, JSON-escaped in a JSON body,
 /// form-encoded in a form body). Keys go in `secret`, so the rest stays readable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpSmsConfig {
     #[serde(default)]
@@ -90,6 +91,7 @@ pub struct HttpSmsConfig {
     #[serde(default)]
     pub body: String,
     #[serde(default)]
+    #[schema(value_type = String)]
     pub secret: Secret,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u32,
@@ -112,11 +114,12 @@ fn twilio_base() -> String {
     TWILIO_BASE_URL.to_owned()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TwilioConfig {
     pub account_sid: String,
     #[serde(default)]
+    #[schema(value_type = String)]
     pub auth_token: Secret,
     /// A Twilio number (`+1…`) or alphanumeric sender ID; or use `messaging_service_sid`.
     #[serde(default)]
@@ -142,11 +145,12 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WhatsappConfig {
     pub phone_number_id: String,
     #[serde(default)]
+    #[schema(value_type = String)]
     pub access_token: Secret,
     /// The approved authentication template's name.
     pub template: String,
@@ -173,10 +177,11 @@ fn zalo_otp_key() -> String {
     "otp".to_owned()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ZaloConfig {
     #[serde(default)]
+    #[schema(value_type = String)]
     pub access_token: Secret,
     pub template_id: String,
     /// The template parameter that receives the code.

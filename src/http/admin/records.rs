@@ -1,75 +1,88 @@
-//! Admin routes that read what happened: the audit trail and the issuance log.
+//! Admin routes that read what happened: the issuance log (pages, one record, CSV) and the
+//! audit trail.
+
+use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
-use axum::response::IntoResponse;
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::service::admin::{AdminError, LogQuery};
+use super::{AdminResult, AppState, Reader, Segments, ok, query};
+use crate::domain::IssuanceRecord;
+use crate::service::Services;
+use crate::service::admin::{AuditPage, AuditQuery, LogPage, LogQuery};
 
-use super::{AdminResult, AppState, Segments, actor, ok};
-
-#[derive(Deserialize)]
-pub(super) struct AuditQuery {
-    limit: Option<usize>,
+pub(super) fn routes() -> OpenApiRouter<Arc<Services>> {
+    OpenApiRouter::new()
+        .routes(routes!(log_page))
+        .routes(routes!(log_csv))
+        .routes(routes!(log_record))
+        .routes(routes!(audit))
 }
 
-pub(super) async fn audit(
+/// A page of the issuance log, newest first; `nextBefore` is the cursor of the next page.
+#[utoipa::path(get, path = "/admin/api/log", tag = "log",
+    security(("session" = ["viewer"]), ("cli" = [])), params(LogQuery),
+    responses((status = 200, body = LogPage)))]
+async fn log_page(
     State(s): AppState,
-    h: HeaderMap,
-    q: Result<Query<AuditQuery>, QueryRejection>,
-) -> AdminResult {
-    let limit = q
-        .ok()
-        .and_then(|Query(q)| q.limit)
-        .unwrap_or(100)
-        .clamp(1, 1000);
-    ok(s.admin(&actor(&h)).audit(limit)?)
-}
-
-// ---- issuance log -----------------------------------------------------------------------
-
-pub(super) fn log_query(
-    q: Result<Query<LogQuery>, QueryRejection>,
-) -> Result<LogQuery, AdminError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| AdminError::Invalid(format!("query: {}", e.body_text())))
-}
-
-/// `GET /admin/api/log?brand=&destination=&outcome=&channel=&delivery=&test=&sinceMs=&untilMs=&before=&limit=`
-pub(super) async fn log_page(
-    State(s): AppState,
-    h: HeaderMap,
+    Reader(p): Reader,
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> AdminResult {
-    ok(s.admin(&actor(&h)).log(&log_query(q)?)?)
+    ok(s.admin(p.actor()).log(&query(q)?)?)
 }
 
-/// The same selection as CSV (up to 100,000 records).
-pub(super) async fn log_csv(
+/// The same selection as CSV (up to 100,000 records, or `limit`), streamed.
+#[utoipa::path(get, path = "/admin/api/log.csv", tag = "log",
+    security(("session" = ["viewer"]), ("cli" = [])), params(LogQuery),
+    responses((status = 200, content_type = "text/csv", body = String)))]
+async fn log_csv(
     State(s): AppState,
-    h: HeaderMap,
+    Reader(p): Reader,
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> AdminResult {
-    let csv = s.admin(&actor(&h)).log_csv(&log_query(q)?)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"otpd-issuance-log.csv\"",
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    let q = query(q)?;
+    // Refuse a bad filter before the download starts, with a status that says so.
+    s.admin(p.actor()).log(&LogQuery {
+        limit: Some(1),
+        ..q.clone()
+    })?;
+    let actor = p.actor().to_owned();
+    Ok(crate::http::download::download(
+        "text/csv; charset=utf-8",
+        "otpd-issuance-log.csv",
+        move |w| {
+            let rows = s
+                .admin(&actor)
+                .write_log_csv(&q, w)
+                .map_err(|e| e.to_string())?;
+            tracing::info!(rows, "issuance log exported as CSV");
+            Ok(())
+        },
+    ))
 }
 
-pub(super) async fn log_record(
+/// One record, with its delivery attempts.
+#[utoipa::path(get, path = "/admin/api/log/{id}", tag = "log",
+    security(("session" = ["viewer"]), ("cli" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = IssuanceRecord)))]
+async fn log_record(
     State(s): AppState,
-    h: HeaderMap,
+    Reader(p): Reader,
     Segments(id): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(&actor(&h)).log_record(&id)?)
+    ok(s.admin(p.actor()).log_record(&id)?)
+}
+
+/// The audit trail, newest first: who changed what, before → after (secrets redacted).
+#[utoipa::path(get, path = "/admin/api/audit", tag = "audit",
+    security(("session" = ["viewer"]), ("cli" = [])), params(AuditQuery),
+    responses((status = 200, body = AuditPage)))]
+async fn audit(
+    State(s): AppState,
+    Reader(p): Reader,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> AdminResult {
+    ok(s.admin(p.actor()).audit(&query(q)?)?)
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Admin, AdminError, lookup_name};
 use crate::delivery::OutgoingMessage;
+use crate::domain::audit::Change;
 use crate::domain::template::{self, Values};
 use crate::domain::{Brand, BrandName, ChannelConfig, ChannelKind, Destination};
 
@@ -37,7 +38,7 @@ fn test_send_limit(provider: Option<Duration>, request_timeout: Duration) -> Dur
 }
 
 /// One channel of a brand as operators see it: secrets read `"set"` (or `""` when unset).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
     pub brand: String,
@@ -46,7 +47,7 @@ pub struct ChannelView {
 }
 
 /// The provider's answer to a test message.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSendOutcome {
     pub ok: bool,
@@ -170,21 +171,17 @@ impl Admin<'_> {
             ));
         }
         // Built inside the retried closure: it must start from the config being replaced.
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             let config = ChannelConfig::from_settings(kind, settings, b.channels.get(&kind))
                 .and_then(|c| c.validate_for(kind).map(|()| c))
                 .map_err(AdminError::Invalid)?;
             b.channels.insert(kind, config);
             Ok(())
         })?;
-        let shown = view(&brand, kind)?;
-        let keys: Vec<&String> = settings.keys().collect();
-        self.commit(
-            "channel.set",
-            &name,
-            json!({"channel": kind, "keys": keys, "config": shown.config}),
-        )
-        .await?;
+        let brand = &updated.1;
+        let shown = view(brand, kind)?;
+        self.commit_brand("channel.set", Some(kind.as_str().to_owned()), &updated)
+            .await?;
         Ok(shown)
     }
 
@@ -200,19 +197,16 @@ impl Admin<'_> {
         let name = lookup_name(name)?;
         let config: ChannelConfig = serde_json::from_value(config)
             .map_err(|e| AdminError::Invalid(format!("config: {e}")))?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             let merged = config.clone().keep_secrets_from(b.channels.get(&kind));
             merged.validate_for(kind).map_err(AdminError::Invalid)?;
             b.channels.insert(kind, merged);
             Ok(())
         })?;
-        let shown = view(&brand, kind)?;
-        self.commit(
-            "channel.set",
-            &name,
-            json!({"channel": kind, "config": shown.config}),
-        )
-        .await?;
+        let brand = &updated.1;
+        let shown = view(brand, kind)?;
+        self.commit_brand("channel.set", Some(kind.as_str().to_owned()), &updated)
+            .await?;
         Ok(shown)
     }
 
@@ -225,15 +219,16 @@ impl Admin<'_> {
     ) -> Result<Vec<ChannelView>, AdminError> {
         let kind = parse_kind(kind)?;
         let name = lookup_name(name)?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             b.channels
                 .remove(&kind)
                 .map(drop)
                 .ok_or_else(|| no_channel(&b.name, kind))
         })?;
-        self.commit("channel.remove", &name, json!({"channel": kind}))
+        let brand = &updated.1;
+        self.commit_brand("channel.remove", Some(kind.as_str().to_owned()), &updated)
             .await?;
-        Ok(views(&brand))
+        Ok(views(brand))
     }
 
     /// Sends the brand's template for `kind`, rendered with a sample code, to `to` through the
@@ -304,9 +299,10 @@ impl Admin<'_> {
         // Who sent a message to whom, and how it went; the text stays out of the trail.
         self.commit(
             "channel.test",
-            &name,
-            json!({"channel": kind, "to": outcome.to, "ok": outcome.ok,
-                   "providerStatus": outcome.provider_status, "error": outcome.error}),
+            Some(&name),
+            Some(kind.as_str().to_owned()),
+            Change::action(json!({"to": outcome.to, "ok": outcome.ok,
+                   "providerStatus": outcome.provider_status, "error": outcome.error})),
         )
         .await?;
         Ok(outcome)

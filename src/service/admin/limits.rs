@@ -5,11 +5,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Admin, AdminError, lookup_name, not_found, parse_destination};
+use crate::domain::audit::Change;
 use crate::domain::limits::{self, LimitPolicy};
 use crate::domain::{BrandName, Destination};
 
 /// One customer's limit: the override, what is in force, and today's usage.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LimitView {
     pub brand: String,
@@ -32,7 +33,7 @@ pub struct LimitView {
 }
 
 /// A brand's override of one customer.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverrideView {
     pub destination: String,
@@ -131,16 +132,11 @@ impl Admin<'_> {
                 "limit: {limit} is outside the allowed range 1–{max}"
             )));
         }
+        let before = self.limit_view(&name, &dest)?;
         self.services
             .store
             .set_limit_override(&name, &dest, Some(limit))?;
-        self.commit(
-            "limit.set",
-            &name,
-            json!({"destination": dest.masked(), "limit": limit}),
-        )
-        .await?;
-        self.limit_view(&name, &dest)
+        self.commit_limit("limit.set", &name, &dest, &before).await
     }
 
     /// Removes a customer's override: the brand's limit applies again.
@@ -151,11 +147,10 @@ impl Admin<'_> {
     ) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        self.brand(&name)?;
+        let before = self.limit_view(&name, &dest)?;
         self.services.store.set_limit_override(&name, &dest, None)?;
-        self.commit("limit.unset", &name, json!({"destination": dest.masked()}))
-            .await?;
-        self.limit_view(&name, &dest)
+        self.commit_limit("limit.unset", &name, &dest, &before)
+            .await
     }
 
     /// Forgets what a customer was issued in the current day or window (not the cooldown).
@@ -166,10 +161,26 @@ impl Admin<'_> {
     ) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        self.brand(&name)?;
+        let before = self.limit_view(&name, &dest)?;
         self.services.store.reset_usage(&name, &dest)?;
-        self.commit("limit.reset", &name, json!({"destination": dest.masked()}))
+        self.commit_limit("limit.reset", &name, &dest, &before)
+            .await
+    }
+
+    /// Records a change of one customer's limit or usage (the customer masked) and answers
+    /// the view after it.
+    async fn commit_limit(
+        &self,
+        action: &str,
+        name: &BrandName,
+        dest: &Destination,
+        before: &LimitView,
+    ) -> Result<LimitView, AdminError> {
+        let after = self.limit_view(name, dest)?;
+        let json = |v: &LimitView| json!({"overrideLimit": v.override_limit, "effectiveLimit": v.effective_limit, "issued": v.issued});
+        let change = Change::diff(&json(before), &json(&after));
+        self.commit(action, Some(name), Some(dest.masked()), change)
             .await?;
-        self.limit_view(&name, &dest)
+        Ok(after)
     }
 }

@@ -5,18 +5,20 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name, parse_destination};
-use crate::domain::{ChannelKind, DeliveryStatus, IssuanceRecord};
+use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
 
 /// Most records one page (or one CSV export) may hold.
 pub const MAX_PAGE: usize = 500;
 pub const MAX_EXPORT: usize = 100_000;
 
 /// Filters; every one is optional. Times are epoch milliseconds.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     pub brand: Option<String>,
-    /// `MOBILE:<digits>`, `EMAIL:<address>` or a bare number / address; needs `brand`.
+    /// One customer: `MOBILE:<digits>`, `EMAIL:<address>` or a bare number / address (with
+    /// or without `brand`).
     pub destination: Option<String>,
     pub outcome: Option<u16>,
     pub channel: Option<ChannelKind>,
@@ -30,7 +32,7 @@ pub struct LogQuery {
 }
 
 /// One page, and the cursor of the next (absent on the last page).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogPage {
     pub records: Vec<IssuanceRecord>,
@@ -73,41 +75,63 @@ impl Admin<'_> {
             .ok_or_else(|| AdminError::NotFound(format!("no log record {id}")))
     }
 
-    /// The records a query selects (up to 100,000), as CSV with a header row.
-    pub fn log_csv(&self, q: &LogQuery) -> Result<String, AdminError> {
-        let limit = q.limit.unwrap_or(MAX_EXPORT).clamp(1, MAX_EXPORT);
-        let records = self.scan(q, limit)?;
-        let mut out = String::from(
-            "id,time,brand,path,identifierType,identifier,destination,deviceId,sessionId,clientAddr,outcome,channel,delivery,test,validated,attempts\n",
-        );
-        for r in &records {
-            let time = jiff::Timestamp::from_millisecond(r.time_ms)
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            let fields = [
-                r.id.to_string(),
-                time,
-                r.brand.clone(),
-                r.path.clone(),
-                r.identifier_type.clone(),
-                r.identifier.clone(),
-                r.destination.clone().unwrap_or_default(),
-                r.device_id.clone().unwrap_or_default(),
-                r.session_id.clone().unwrap_or_default(),
-                r.client_addr.clone(),
-                r.outcome.to_string(),
-                r.channel.map(|c| c.as_str().to_owned()).unwrap_or_default(),
-                serde_json::to_value(r.delivery)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                r.test.to_string(),
-                r.validated.to_string(),
-                r.attempts.len().to_string(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+    /// The records a query selects (up to 100,000), newest first, as CSV with a header row,
+    /// written page by page so a large export never sits in memory. Returns the row count.
+    pub fn write_log_csv(
+        &self,
+        q: &LogQuery,
+        out: &mut dyn std::io::Write,
+    ) -> Result<usize, AdminError> {
+        const PAGE: usize = 1_000;
+        let io = |e: std::io::Error| AdminError::Internal(format!("writing the CSV export: {e}"));
+        let max = q.limit.unwrap_or(MAX_EXPORT).clamp(1, MAX_EXPORT);
+        out.write_all(CSV_HEADER.as_bytes()).map_err(io)?;
+        let mut q = q.clone();
+        let mut written = 0;
+        loop {
+            let page = self.scan(&q, PAGE.min(max - written))?;
+            for r in &page {
+                out.write_all(csv_row(r).as_bytes()).map_err(io)?;
+            }
+            written += page.len();
+            match page.last() {
+                Some(last) if page.len() == PAGE && written < max => q.before = Some(last.id),
+                _ => break,
+            }
+        }
+        out.flush().map_err(io)?;
+        Ok(written)
+    }
+
+    /// Up to `limit` of one customer's records that `keep` accepts, newest first.
+    fn customer_records(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        q: &LogQuery,
+        limit: usize,
+        keep: &dyn Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, AdminError> {
+        const BATCH: usize = 256;
+        let mut out = Vec::new();
+        let mut before = q.before;
+        loop {
+            let batch = self
+                .services
+                .store
+                .customer_log(brand, dest, before, BATCH)?;
+            let Some(last) = batch.last() else { break };
+            before = Some(last.id);
+            let done = batch.len() < BATCH || q.since_ms.is_some_and(|s| last.time_ms < s);
+            out.extend(
+                batch
+                    .into_iter()
+                    .filter(|r| keep(r))
+                    .take(limit - out.len()),
+            );
+            if done || out.len() >= limit {
+                break;
+            }
         }
         Ok(out)
     }
@@ -118,34 +142,62 @@ impl Admin<'_> {
         let brand_text = brand.as_ref().map(|b| b.as_str().to_owned());
         let keep = |r: &IssuanceRecord| q.keeps(brand_text.as_deref(), r);
         match (&q.destination, &brand) {
-            (Some(dest), Some(brand)) => {
-                // The index holds one customer's ids in time order: walk it, filter the rest.
+            (Some(dest), brand) => {
+                // The index holds one customer's ids in time order: walk it (each brand's, when
+                // no brand is named), filter the rest, and merge newest first.
                 let dest = parse_destination(dest)?;
+                let brands = match brand {
+                    Some(b) => vec![b.clone()],
+                    None => store.brands()?.into_iter().map(|b| b.name).collect(),
+                };
                 let mut out = Vec::new();
-                let mut before = q.before;
-                loop {
-                    let batch = store.customer_log(brand, &dest, before, 256)?;
-                    let Some(last) = batch.last() else { break };
-                    before = Some(last.id);
-                    let done = batch.len() < 256 || q.since_ms.is_some_and(|s| last.time_ms < s);
-                    out.extend(
-                        batch
-                            .into_iter()
-                            .filter(|r| keep(r))
-                            .take(limit - out.len()),
-                    );
-                    if done || out.len() >= limit {
-                        break;
-                    }
+                for brand in &brands {
+                    out.extend(self.customer_records(brand, &dest, q, limit, &keep)?);
                 }
+                out.sort_by_key(|r| std::cmp::Reverse(r.id));
+                out.truncate(limit);
                 Ok(out)
             }
-            (Some(_), None) => Err(AdminError::Invalid(
-                "destination: filter by brand too".into(),
-            )),
             (None, _) => Ok(store.log_scan(q.before, q.since_ms, limit, keep)?),
         }
     }
+}
+
+const CSV_HEADER: &str = "id,time,brand,path,identifierType,identifier,destination,deviceId,sessionId,clientAddr,outcome,channel,delivery,test,validated,attempts\n";
+
+/// One record as a CSV line.
+fn csv_row(r: &IssuanceRecord) -> String {
+    let time = jiff::Timestamp::from_millisecond(r.time_ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let fields = [
+        r.id.to_string(),
+        time,
+        r.brand.clone(),
+        r.path.clone(),
+        r.identifier_type.clone(),
+        r.identifier.clone(),
+        r.destination.clone().unwrap_or_default(),
+        r.device_id.clone().unwrap_or_default(),
+        r.session_id.clone().unwrap_or_default(),
+        r.client_addr.clone(),
+        r.outcome.to_string(),
+        r.channel.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        serde_json::to_value(r.delivery)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        r.test.to_string(),
+        r.validated.to_string(),
+        r.attempts.len().to_string(),
+    ];
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`

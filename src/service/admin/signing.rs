@@ -3,15 +3,16 @@
 
 use base64::Engine;
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{Admin, AdminError, BrandView, lookup_name};
-use crate::domain::signature::{KeyState, SigningKey};
+use crate::domain::signature::{self, KeyState, SignatureProblem, SigningKey};
 use crate::domain::{Brand, SignedEndpoint};
+use crate::service::{Fields, SentForSigning};
 
 /// A newly created signing secret: returned once, never stored anywhere it can be read back.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewSecret {
     pub key_id: u32,
@@ -28,14 +29,143 @@ impl std::fmt::Debug for NewSecret {
 }
 
 /// The answer of a signing operation: the brand as it now is, and a new secret if one was made.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningOutcome {
     pub brand: BrandView,
     pub new_key: Option<NewSecret>,
 }
 
+/// A request to check: the path it goes to and its body, with `timeStamp` and `hash`.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HashCheckRequest {
+    /// The request path as signed, e.g. `/auth/v1/otp/generate`.
+    pub path: String,
+    /// One request object as the client sends it.
+    #[schema(value_type = Object)]
+    pub body: Map<String, Value>,
+}
+
+/// What the server would say of a signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HashVerdict {
+    /// A key that verifies made it, within the window (a replay would still be refused).
+    Accepted,
+    Missing,
+    Malformed,
+    /// `timeStamp` is outside the brand's window.
+    Stale,
+    /// Made by a revoked key.
+    Revoked,
+    /// No key of the brand made it: a wrong secret, or a field signed differently.
+    NoMatch,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HashCheck {
+    pub verdict: HashVerdict,
+    /// The same, in words, with what to do.
+    pub explanation: String,
+    /// Whether the brand requires a signature on this endpoint now.
+    pub required: bool,
+    /// The signed message (lines joined by `\n`), to compare with the client's byte by byte.
+    pub message: String,
+    /// The key that made the hash, when one did.
+    pub key_id: Option<u32>,
+    pub key_state: Option<KeyState>,
+    /// Server time minus `timeStamp`, in seconds.
+    pub skew_seconds: Option<i64>,
+}
+
+/// The endpoint a signed path belongs to (mobile and web paths alike).
+fn endpoint_of(path: &str) -> Option<SignedEndpoint> {
+    match path.trim_end_matches('/') {
+        "/auth/v1/token/generate" | "/auth/v1/web/token/generate" => {
+            Some(SignedEndpoint::TokenGenerate)
+        }
+        "/auth/v1/otp/generate" | "/auth/v1/web/otp/generate" => Some(SignedEndpoint::OtpGenerate),
+        "/auth/v1/otp/validate" | "/auth/v1/web/otp/validate" => Some(SignedEndpoint::OtpValidate),
+        _ => None,
+    }
+}
+
 impl Admin<'_> {
+    /// Checks a client's hash against the brand's keys: which key made it, whether its
+    /// timestamp is in the window, and the signed message. Never computes a hash for the
+    /// caller (that would make this a signing oracle) and records no replay.
+    pub fn check_hash(&self, name: &str, req: &HashCheckRequest) -> Result<HashCheck, AdminError> {
+        let name = lookup_name(name)?;
+        let brand = self.brand(&name)?;
+        let endpoint = endpoint_of(&req.path).ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "path: {:?} is not a signed path; use e.g. /auth/v1/otp/generate",
+                req.path
+            ))
+        })?;
+        let f = Fields(&req.body);
+        let required = brand.settings.requires_signature(endpoint);
+        let ts = f
+            .timestamp_text()
+            .map_err(|r| AdminError::Invalid(format!("body.timeStamp: {}", r.message())))?;
+        let sent = SentForSigning::new(&f, ts.clone().unwrap_or_default());
+        let fields = sent.fields(&req.path);
+        let message = fields.message();
+        let now_ms = self.now_ms();
+        let skew_seconds = ts
+            .as_deref()
+            .and_then(|t| t.parse::<i64>().ok())
+            .map(|t| (now_ms - t) / 1000);
+        let hash = f.opt_str("hash").ok().flatten().unwrap_or_default();
+        let key = signature::key_that_made(&brand.signing_keys, &fields, hash);
+        let window = brand.settings.signature_window_seconds;
+        let verdict = if hash.is_empty() || ts.is_none() {
+            HashVerdict::Missing
+        } else {
+            match signature::verify(&brand.signing_keys, &fields, hash, now_ms, window) {
+                Ok(()) => HashVerdict::Accepted,
+                Err(SignatureProblem::Stale) => HashVerdict::Stale,
+                Err(SignatureProblem::Missing) => HashVerdict::Missing,
+                Err(SignatureProblem::Malformed) => HashVerdict::Malformed,
+                Err(SignatureProblem::NoMatch | SignatureProblem::Replayed) => {
+                    if key.is_some_and(|k| k.state == KeyState::Revoked) {
+                        HashVerdict::Revoked
+                    } else {
+                        HashVerdict::NoMatch
+                    }
+                }
+            }
+        };
+        let explanation = match verdict {
+            HashVerdict::Accepted => format!(
+                "made with key {} within the {window} s window: accepted (once; a replay answers 5004)",
+                key.map_or(0, |k| k.id)
+            ),
+            HashVerdict::Missing => "hash or timeStamp is missing: the server answers 5004 where signing is required".into(),
+            HashVerdict::Malformed => "hash must be 64 lower-case hex digits and timeStamp epoch milliseconds: 5004".into(),
+            HashVerdict::Stale => format!(
+                "timeStamp is {} s away from the server's clock, beyond the {window} s window: 5004. Check the client's clock, and that it sends milliseconds",
+                skew_seconds.unwrap_or_default().abs()
+            ),
+            HashVerdict::Revoked => format!(
+                "made with key {}, which is revoked: 5004. Ship the active key to the client",
+                key.map_or(0, |k| k.id)
+            ),
+            HashVerdict::NoMatch => "no key of this brand made this hash: 5004. Compare the client's signed message with the one shown here, line by line, and check its secret".into(),
+        };
+        Ok(HashCheck {
+            verdict,
+            explanation,
+            required,
+            message,
+            key_id: key.map(|k| k.id),
+            key_state: key.map(|k| k.state),
+            skew_seconds,
+        })
+    }
+
     // ---- payload signing ------------------------------------------------------------------
 
     /// Requires signatures on `endpoints` (default: those already on, else OTP_GENERATE),
@@ -75,7 +205,7 @@ impl Admin<'_> {
         // Drawn once, outside the retried closure, so a retry cannot hand out a different key.
         let candidate = new_secret();
         let now_ms = self.now_ms();
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             b.settings = b.settings.apply(&patch)?;
             if !b.signing_keys.iter().any(|k| k.state == KeyState::Active) {
                 b.signing_keys.push(SigningKey {
@@ -87,17 +217,12 @@ impl Admin<'_> {
             }
             Ok(())
         })?;
+        let brand = &updated.1;
         // The stored ring holds the candidate only if this call added it.
-        let created = reveal(&brand, &candidate);
-        self.commit(
-            "signing.enable",
-            &name,
-            json!({"endpoints": endpoints, "windowSeconds": brand.settings.signature_window_seconds,
-                   "createdKeyId": created.as_ref().map(|c| c.key_id)}),
-        )
-        .await?;
+        let created = reveal(brand, &candidate);
+        self.commit_brand("signing.enable", None, &updated).await?;
         Ok(SigningOutcome {
-            brand: BrandView::from(&brand),
+            brand: BrandView::from(brand),
             new_key: created,
         })
     }
@@ -108,7 +233,7 @@ impl Admin<'_> {
         let name = lookup_name(name)?;
         let candidate = new_secret();
         let now_ms = self.now_ms();
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             for k in &mut b.signing_keys {
                 if k.state == KeyState::Active {
                     k.state = KeyState::Retiring;
@@ -122,15 +247,11 @@ impl Admin<'_> {
             });
             Ok(())
         })?;
-        let key = reveal(&brand, &candidate);
-        self.commit(
-            "signing.rotate",
-            &name,
-            json!({"createdKeyId": key.as_ref().map(|k| k.key_id)}),
-        )
-        .await?;
+        let brand = &updated.1;
+        let key = reveal(brand, &candidate);
+        self.commit_brand("signing.rotate", None, &updated).await?;
         Ok(SigningOutcome {
-            brand: BrandView::from(&brand),
+            brand: BrandView::from(brand),
             new_key: key,
         })
     }
@@ -144,7 +265,7 @@ impl Admin<'_> {
         force: bool,
     ) -> Result<SigningOutcome, AdminError> {
         let name = lookup_name(name)?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             let signing_on = !b.settings.signing_endpoints.is_empty();
             let verifying_others = b
                 .signing_keys
@@ -166,14 +287,11 @@ impl Admin<'_> {
             key.state = KeyState::Revoked;
             Ok(())
         })?;
-        self.commit(
-            "signing.revoke",
-            &name,
-            json!({"keyId": key_id, "force": force}),
-        )
-        .await?;
+        let brand = &updated.1;
+        self.commit_brand("signing.revoke", Some(format!("key {key_id}")), &updated)
+            .await?;
         Ok(SigningOutcome {
-            brand: BrandView::from(&brand),
+            brand: BrandView::from(brand),
             new_key: None,
         })
     }
@@ -181,13 +299,14 @@ impl Admin<'_> {
     /// Stops requiring signatures (the keys are kept).
     pub async fn disable_signing(&self, name: &str) -> Result<SigningOutcome, AdminError> {
         let name = lookup_name(name)?;
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             b.settings.signing_endpoints.clear();
             Ok(())
         })?;
-        self.commit("signing.disable", &name, Value::Null).await?;
+        let brand = &updated.1;
+        self.commit_brand("signing.disable", None, &updated).await?;
         Ok(SigningOutcome {
-            brand: BrandView::from(&brand),
+            brand: BrandView::from(brand),
             new_key: None,
         })
     }

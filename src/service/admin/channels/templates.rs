@@ -2,7 +2,6 @@
 //! preview with a sample code and, for mobile channels, the SMS encoding and segment count.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{parse_kind, sample_code, sample_values};
 use crate::domain::ChannelKind;
@@ -15,7 +14,7 @@ use crate::service::admin::{Admin, AdminError, lookup_name};
 
 /// A brand's templates for one channel: what is saved, and the built-in template that applies
 /// where nothing is.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelTemplatesView {
     pub channel: ChannelKind,
@@ -25,7 +24,7 @@ pub struct ChannelTemplatesView {
 }
 
 /// A template as it would be sent, with a sample code.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplatePreview {
     pub channel: ChannelKind,
@@ -39,7 +38,7 @@ pub struct TemplatePreview {
 
 /// A template as the admin API takes it. Empty `subject` / `html` mean "none", because a form
 /// sends its empty fields as `""`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     #[serde(default)]
@@ -108,7 +107,7 @@ impl Admin<'_> {
         let template = Template::from(input);
         validate_template(kind, &template).map_err(AdminError::Invalid)?;
         let locale = locale.map(str::trim);
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             let set = b.templates.entry(kind).or_default();
             match locale {
                 None => set.default = Some(template.clone()),
@@ -120,13 +119,14 @@ impl Admin<'_> {
             // Checks the tag (the template itself passed above).
             validate_channel_templates(kind, set).map_err(AdminError::Invalid)
         })?;
-        self.commit(
+        let brand = &updated.1;
+        self.commit_brand(
             "template.set",
-            &name,
-            json!({"channel": kind, "locale": locale, "template": template}),
+            Some(template_target(kind, locale)),
+            &updated,
         )
         .await?;
-        Ok(templates_view(&brand, kind))
+        Ok(templates_view(brand, kind))
     }
 
     /// Removes the base template or a locale variant; the next match (or the built-in
@@ -161,7 +161,7 @@ impl Admin<'_> {
                 ),
             })
         };
-        let brand = self.update(&name, |b| {
+        let updated = self.update(&name, |b| {
             let Some(set) = b.templates.get_mut(&kind) else {
                 return Err(missing(None));
             };
@@ -181,13 +181,14 @@ impl Admin<'_> {
             }
             Ok(())
         })?;
-        self.commit(
+        let brand = &updated.1;
+        self.commit_brand(
             "template.remove",
-            &name,
-            json!({"channel": kind, "locale": locale}),
+            Some(template_target(kind, locale)),
+            &updated,
         )
         .await?;
-        Ok(templates_view(&brand, kind))
+        Ok(templates_view(brand, kind))
     }
 
     /// Renders `template` (checked first, so an editor sees what is wrong) or else the one
@@ -219,6 +220,14 @@ impl Admin<'_> {
             text: rendered.text,
             html: rendered.html,
         })
+    }
+}
+
+/// What a template change is about, for the audit trail: `SMS` or `SMS vi-VN`.
+fn template_target(kind: ChannelKind, locale: Option<&str>) -> String {
+    match locale {
+        Some(tag) => format!("{} {tag}", kind.as_str()),
+        None => kind.as_str().to_owned(),
     }
 }
 

@@ -1,6 +1,6 @@
-//! `GET /admin/api/backup`: the store exported while the server runs, streamed as it is read
-//! (a blocking thread writes into a bounded channel that the response body drains), so a large
-//! log never sits in memory whole.
+//! Downloads made by a blocking producer (the store backup, the issuance-log CSV), streamed as
+//! they are written: a blocking thread writes into a bounded channel that the response body
+//! drains, so a large export never sits in memory whole.
 
 use std::io::Write;
 use std::pin::Pin;
@@ -63,32 +63,42 @@ impl Write for ChannelWriter {
     }
 }
 
-pub async fn backup(services: Arc<Services>) -> Response {
+/// Streams what `produce` writes as a file download. A failure after the first bytes aborts
+/// the body, so the client sees a truncated download rather than a complete-looking file.
+pub fn download<F>(content_type: &'static str, filename: &str, produce: F) -> Response
+where
+    F: FnOnce(&mut dyn Write) -> Result<(), String> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel::<Chunk>(8);
     tokio::task::spawn_blocking(move || {
         let mut writer = ChannelWriter {
             tx: tx.clone(),
             buffer: Vec::with_capacity(CHUNK),
         };
-        match services.store.backup(&mut writer) {
-            Ok(entries) => tracing::info!(entries, "backup exported"),
-            Err(e) => {
-                tracing::error!(error = %e, "backup failed");
-                let _ = tx.blocking_send(Err(std::io::Error::other(
-                    "the backup failed; see the server log",
-                )));
-            }
+        let result = produce(&mut writer).and_then(|()| writer.flush().map_err(|e| e.to_string()));
+        if let Err(e) = result {
+            tracing::error!(error = %e, "a download failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other(
+                "the export failed; see the server log",
+            )));
         }
     });
+    let disposition = format!("attachment; filename=\"{filename}\"");
     (
         [
-            (header::CONTENT_TYPE, "application/octet-stream"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"otpd.backup\"",
-            ),
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::new(ChannelBody(rx)),
     )
         .into_response()
+}
+
+/// The store exported while the server runs.
+pub fn backup(services: Arc<Services>) -> Response {
+    download("application/octet-stream", "otpd.backup", move |mut w| {
+        let entries = services.store.backup(&mut w).map_err(|e| e.to_string())?;
+        tracing::info!(entries, "backup exported");
+        Ok(())
+    })
 }

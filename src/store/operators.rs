@@ -1,0 +1,280 @@
+//! Console operators, their login sessions and the first-run setup token. Operators are rare
+//! writes and flush before returning; a session's key is the SHA-256 of the browser's token, so
+//! the store alone opens no session.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+use crate::domain::operator::PasswordHash;
+use crate::domain::{ConsoleSession, Operator, OperatorName, Role};
+
+/// The SHA-256 of a session token or setup token: what the store keys them by.
+pub type TokenDigest = [u8; 32];
+
+const SETUP_TOKEN: &str = "setup_token";
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum OperatorRecord {
+    #[serde(rename = "1")]
+    V1(OperatorV1),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OperatorV1 {
+    name: String,
+    role: Role,
+    password: String,
+    disabled: bool,
+    must_change_password: bool,
+    created_ms: i64,
+    updated_ms: i64,
+    last_login_ms: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum SessionRecord {
+    #[serde(rename = "1")]
+    V1(SessionV1),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionV1 {
+    operator: String,
+    csrf_token: String,
+    created_ms: i64,
+    last_seen_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetupTokenV1 {
+    digest: String,
+    expires_ms: i64,
+}
+
+fn encode_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+fn encode_operator(o: &Operator) -> Result<Vec<u8>, StoreError> {
+    encode_json(&OperatorRecord::V1(OperatorV1 {
+        name: o.name.to_string(),
+        role: o.role,
+        password: o.password.0.clone(),
+        disabled: o.disabled,
+        must_change_password: o.must_change_password,
+        created_ms: o.created_ms,
+        updated_ms: o.updated_ms,
+        last_login_ms: o.last_login_ms,
+    }))
+}
+
+fn decode_operator(bytes: &[u8]) -> Result<Operator, StoreError> {
+    let bad = |e: String| StoreError::Decode("operator", e);
+    let OperatorRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    Ok(Operator {
+        name: OperatorName::parse(&r.name).map_err(|e| bad(e.to_owned()))?,
+        role: r.role,
+        password: PasswordHash(r.password),
+        disabled: r.disabled,
+        must_change_password: r.must_change_password,
+        created_ms: r.created_ms,
+        updated_ms: r.updated_ms,
+        last_login_ms: r.last_login_ms,
+    })
+}
+
+fn encode_session(s: &ConsoleSession) -> Result<Vec<u8>, StoreError> {
+    encode_json(&SessionRecord::V1(SessionV1 {
+        operator: s.operator.to_string(),
+        csrf_token: s.csrf_token.clone(),
+        created_ms: s.created_ms,
+        last_seen_ms: s.last_seen_ms,
+    }))
+}
+
+fn decode_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
+    let bad = |e: String| StoreError::Decode("console session", e);
+    let SessionRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    Ok(ConsoleSession {
+        operator: OperatorName::parse(&r.operator).map_err(|e| bad(e.to_owned()))?,
+        csrf_token: r.csrf_token,
+        created_ms: r.created_ms,
+        last_seen_ms: r.last_seen_ms,
+    })
+}
+
+impl Store {
+    pub fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        self.operators
+            .iter()
+            .map(|kv| {
+                kv.map_err(StoreError::from)
+                    .and_then(|(_, v)| decode_operator(&v))
+            })
+            .collect()
+    }
+
+    pub fn operator(&self, name: &OperatorName) -> Result<Option<Operator>, StoreError> {
+        self.operators
+            .get(name.as_str())?
+            .map(|v| decode_operator(&v))
+            .transpose()
+    }
+
+    pub fn has_operators(&self) -> Result<bool, StoreError> {
+        Ok(!self.operators.is_empty())
+    }
+
+    /// Inserts an operator unless one of that name exists; returns whether it was inserted.
+    pub fn create_operator(&self, o: &Operator) -> Result<bool, StoreError> {
+        let inserted = self
+            .operators
+            .compare_and_swap(
+                o.name.as_str(),
+                None as Option<&[u8]>,
+                Some(encode_operator(o)?),
+            )?
+            .is_ok();
+        if inserted {
+            self.db.flush()?;
+        }
+        Ok(inserted)
+    }
+
+    /// Rewrites one operator with `change` (retried on a concurrent write; it must be free of
+    /// side effects). `Ok(None)` when no operator has that name.
+    pub fn update_operator<E: From<StoreError>>(
+        &self,
+        name: &OperatorName,
+        mut change: impl FnMut(Operator) -> Result<Operator, E>,
+    ) -> Result<Option<Operator>, E> {
+        loop {
+            let Some(current) = self
+                .operators
+                .get(name.as_str())
+                .map_err(StoreError::from)?
+            else {
+                return Ok(None);
+            };
+            let next = change(decode_operator(&current)?)?;
+            let swapped = self
+                .operators
+                .compare_and_swap(name.as_str(), Some(current), Some(encode_operator(&next)?))
+                .map_err(StoreError::from)?;
+            if swapped.is_ok() {
+                self.db.flush().map_err(StoreError::from)?;
+                return Ok(Some(next));
+            }
+        }
+    }
+
+    // ---- console sessions ---------------------------------------------------------------
+
+    pub fn create_console_session(
+        &self,
+        key: &TokenDigest,
+        s: &ConsoleSession,
+    ) -> Result<(), StoreError> {
+        self.console_sessions.insert(key, encode_session(s)?)?;
+        Ok(())
+    }
+
+    pub fn console_session(&self, key: &TokenDigest) -> Result<Option<ConsoleSession>, StoreError> {
+        self.console_sessions
+            .get(key)?
+            .map(|v| decode_session(&v))
+            .transpose()
+    }
+
+    /// Marks a session as used at `now_ms` (what its idle timeout counts from).
+    pub fn touch_console_session(&self, key: &TokenDigest, now_ms: i64) -> Result<(), StoreError> {
+        self.console_sessions.fetch_and_update(key, |old| {
+            let mut s = decode_session(old?).ok()?;
+            s.last_seen_ms = s.last_seen_ms.max(now_ms);
+            encode_session(&s).ok()
+        })?;
+        Ok(())
+    }
+
+    pub fn end_console_session(&self, key: &TokenDigest) -> Result<(), StoreError> {
+        self.console_sessions.remove(key)?;
+        Ok(())
+    }
+
+    /// Ends every session of one operator (disabled, password changed or reset), except
+    /// `keep` (the session that changed its own password stays logged in).
+    pub fn end_operator_sessions(
+        &self,
+        name: &OperatorName,
+        keep: Option<&TokenDigest>,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        for item in self.console_sessions.iter() {
+            let (k, v) = item?;
+            let belongs = decode_session(&v).is_ok_and(|s| &s.operator == name);
+            if belongs && keep.is_none_or(|keep| k.as_ref() != keep.as_slice()) {
+                self.console_sessions.remove(k)?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Deletes sessions that can no longer be used (swept with the rest).
+    pub fn sweep_console_sessions(
+        &self,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.console_sessions.iter() {
+            let (k, v) = item?;
+            if !decode_session(&v).is_ok_and(|s| s.is_live(now_ms, idle_ms, max_ms)) {
+                self.console_sessions.remove(k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    // ---- the first-run setup token ------------------------------------------------------
+
+    /// Replaces the setup token (one at a time; printed at a start without operators).
+    pub fn put_setup_token(&self, digest: &TokenDigest, expires_ms: i64) -> Result<(), StoreError> {
+        let record = SetupTokenV1 {
+            digest: hex::encode(digest),
+            expires_ms,
+        };
+        self.meta.insert(SETUP_TOKEN, encode_json(&record)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Uses up the setup token if `digest` is it and it has not expired: true at most once.
+    pub fn take_setup_token(&self, digest: &TokenDigest, now_ms: i64) -> Result<bool, StoreError> {
+        let Some(current) = self.meta.get(SETUP_TOKEN)? else {
+            return Ok(false);
+        };
+        let Ok(record) = serde_json::from_slice::<SetupTokenV1>(&current) else {
+            return Ok(false);
+        };
+        let matches = bool::from(subtle::ConstantTimeEq::ct_eq(
+            record.digest.as_bytes(),
+            hex::encode(digest).as_bytes(),
+        ));
+        if !matches || record.expires_ms <= now_ms {
+            return Ok(false);
+        }
+        let taken = self
+            .meta
+            .compare_and_swap(SETUP_TOKEN, Some(current), None as Option<&[u8]>)?
+            .is_ok();
+        Ok(taken)
+    }
+}

@@ -1,0 +1,130 @@
+//! The dashboard's hourly counters (tree `stats`): key hour (u32 BE, hours since the epoch) ·
+//! brand · 0 · counter name, value a u64 BE count. Incremented with the event they count (see
+//! `domain::stats`); read as a range of hours.
+
+use super::{Store, StoreError};
+use crate::domain::stats::{Counter, hour_of};
+use crate::domain::{ChannelKind, DeliveryStatus, IssuanceRecord};
+
+/// One counter of one brand in one hour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatRow {
+    pub hour: u32,
+    pub brand: String,
+    pub counter: Counter,
+    pub count: u64,
+}
+
+pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
+    let name = counter.name();
+    let mut k = Vec::with_capacity(4 + brand.len() + 1 + name.len());
+    k.extend_from_slice(&hour.to_be_bytes());
+    k.extend_from_slice(brand.as_bytes());
+    k.push(0);
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn parse_key(k: &[u8]) -> Option<(u32, String, Counter)> {
+    let hour = u32::from_be_bytes(k.get(..4)?.try_into().ok()?);
+    let rest = std::str::from_utf8(k.get(4..)?).ok()?;
+    let (brand, name) = rest.split_once('\0')?;
+    Some((hour, brand.to_owned(), Counter::parse(name)?))
+}
+
+pub(super) fn add(old: Option<&[u8]>, n: u64) -> [u8; 8] {
+    let old = old
+        .and_then(|v| <[u8; 8]>::try_from(v).ok())
+        .map_or(0, u64::from_be_bytes);
+    old.saturating_add(n).to_be_bytes()
+}
+
+/// The counter an issuance record's outcome adds to: an issued code by its channel, or a
+/// refusal by its code.
+pub(super) fn outcome_counter(r: &IssuanceRecord) -> Counter {
+    if r.outcome == 200 {
+        Counter::Issued(if r.test { None } else { r.channel })
+    } else {
+        Counter::Refused(r.outcome)
+    }
+}
+
+/// The counter a delivery that ended with `status` on `channel` adds to.
+pub(super) fn delivery_counter(status: DeliveryStatus, channel: ChannelKind) -> Option<Counter> {
+    match status {
+        DeliveryStatus::Sent | DeliveryStatus::Delivered => Some(Counter::Sent(channel)),
+        DeliveryStatus::Failed => Some(Counter::Failed(channel)),
+        DeliveryStatus::Expired => Some(Counter::Expired(channel)),
+        DeliveryStatus::None | DeliveryStatus::Test | DeliveryStatus::Queued => None,
+    }
+}
+
+impl Store {
+    /// Adds one to a brand's counter in the hour of `at_ms`.
+    pub(super) fn count(
+        &self,
+        at_ms: i64,
+        brand: &str,
+        counter: Counter,
+    ) -> Result<(), StoreError> {
+        self.stats
+            .fetch_and_update(stat_key(hour_of(at_ms), brand, counter), |old| {
+                Some(add(old, 1).to_vec())
+            })?;
+        Ok(())
+    }
+
+    /// Every counter of the hours `from..=to` (hours since the epoch).
+    pub fn stats(&self, from_hour: u32, to_hour: u32) -> Result<Vec<StatRow>, StoreError> {
+        let start = from_hour.to_be_bytes().to_vec();
+        let end = to_hour.saturating_add(1).to_be_bytes().to_vec();
+        let mut out = Vec::new();
+        for item in self.stats.range(start..end) {
+            let (k, v) = item?;
+            let Some((hour, brand, counter)) = parse_key(&k) else {
+                continue;
+            };
+            let count = <[u8; 8]>::try_from(v.as_ref()).map_or(0, u64::from_be_bytes);
+            out.push(StatRow {
+                hour,
+                brand,
+                counter,
+                count,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes counters of hours before `before_hour`.
+    pub(super) fn sweep_stats(&self, before_hour: u32) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.stats.range(..before_hour.to_be_bytes().to_vec()) {
+            let (k, _) = item?;
+            self.stats.remove(k)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_hour_and_parse_back() {
+        let a = stat_key(5, "ACME", Counter::Refused(1534));
+        let b = stat_key(6, "A", Counter::Validated);
+        assert!(a < b);
+        assert_eq!(
+            parse_key(&a),
+            Some((5, "ACME".to_owned(), Counter::Refused(1534)))
+        );
+    }
+
+    #[test]
+    fn counts_add_up_from_nothing() {
+        assert_eq!(u64::from_be_bytes(add(None, 1)), 1);
+        assert_eq!(u64::from_be_bytes(add(Some(&41u64.to_be_bytes()), 1)), 42);
+    }
+}
