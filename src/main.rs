@@ -27,6 +27,12 @@ enum Command {
     Keys(cli::keys::KeysArgs),
     #[command(flatten)]
     Admin(cli::AdminCommand),
+    /// Print an API's OpenAPI document (the console's TypeScript types come from `admin`).
+    #[command(hide = true)]
+    Openapi {
+        #[arg(value_parser = ["admin", "public"])]
+        api: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -67,6 +73,7 @@ fn main() -> ExitCode {
             Command::Restore(args) => cli::backup::restore(&args),
             Command::Keys(args) => cli::keys::run(&args),
             Command::Admin(cmd) => cli::run_admin(cmd).await,
+            Command::Openapi { api } => print_openapi(&api),
         }
     });
     match result {
@@ -114,6 +121,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: draining requests and deliveries");
     server.shutdown().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_openapi(api: &str) -> anyhow::Result<()> {
+    use utoipa::OpenApi;
+    let doc = match api {
+        "admin" => otpd::http::admin::openapi(),
+        _ => otpd::http::ApiDoc::openapi(),
+    };
+    cli::output::say!("{}", doc.to_pretty_json()?);
     Ok(())
 }
 

@@ -14,7 +14,6 @@ pub struct AdminClient {
     http: reqwest::Client,
     base: Url,
     token: String,
-    actor: String,
 }
 
 const HINT: &str = "is otpd serve running with this data directory?";
@@ -53,13 +52,7 @@ impl AdminClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .context("building the HTTP client")?;
-        let actor = std::env::var("USER").map_or_else(|_| "cli".to_owned(), |u| format!("cli:{u}"));
-        Ok(Self {
-            http,
-            base,
-            token,
-            actor,
-        })
+        Ok(Self { http, base, token })
     }
 
     /// `/admin/api/<segments…>`, each segment percent-encoded (destinations hold `@`, `+`, `:`).
@@ -155,8 +148,7 @@ impl AdminClient {
             .http
             .request(method, url)
             .timeout(timeout)
-            .bearer_auth(&self.token)
-            .header("x-otpd-actor", &self.actor);
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -1,5 +1,5 @@
 //! Commands that manage a running server through its admin API (`brand`, `channel`,
-//! `template`, `limit`, `log`, `signing`), and `sign`, which helps client developers compute payload
+//! `template`, `limit`, `log`, `signing`, `operator`), and `sign`, which helps client developers compute payload
 //! hashes. The admin commands hold no rules of their own: the server validates, the CLI only
 //! parses arguments and prints answers.
 
@@ -10,6 +10,7 @@ mod client;
 pub mod keys;
 mod limit;
 mod log;
+mod operator;
 pub mod output;
 pub mod sign;
 mod signing;
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 pub use client::AdminClient;
 
 /// How to reach the admin API, shared by every admin command.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone)]
 pub struct Connection {
     /// Data directory of the running server; its `admin.url` and `admin.token` say where the
     /// admin API is and how to authenticate [default: $OTPD_DATA_DIR, else
@@ -44,6 +45,16 @@ pub struct Connection {
     pub json: bool,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("data_dir", &self.data_dir)
+            .field("admin_url", &self.admin_url)
+            .field("json", &self.json)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(clap::Subcommand)]
 pub enum AdminCommand {
     /// Create, list, show, change, disable and enable brands (tenants) on a running server.
@@ -60,6 +71,8 @@ pub enum AdminCommand {
     Signing(signing::SigningArgs),
     /// Write a backup of a running server's store to a file.
     Backup(backup::BackupArgs),
+    /// Console operators: add (the first admin too), list, change role, disable, reset password.
+    Operator(operator::OperatorArgs),
 }
 
 pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
@@ -71,5 +84,24 @@ pub async fn run_admin(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Log(args) => log::run(args).await,
         AdminCommand::Signing(args) => signing::run(args).await,
         AdminCommand::Backup(args) => backup::backup(args).await,
+        AdminCommand::Operator(args) => operator::run(args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Connection;
+
+    #[test]
+    fn debug_never_prints_the_admin_token() {
+        let c = Connection {
+            data_dir: None,
+            admin_url: Some("http://127.0.0.1:8081".into()),
+            admin_token: Some("s3cr3t-token".into()),
+            json: false,
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8081"));
     }
 }

@@ -4,6 +4,7 @@
 //! shutdown that drains in-flight requests.
 
 pub mod admin;
+mod console;
 mod download;
 pub mod error;
 mod ops;
@@ -49,6 +50,7 @@ pub fn admin_router(services: Arc<Services>, admin_token: Arc<str>) -> Router {
     admin::router(services.clone(), admin_token)
         .merge(ops::admin_router())
         .with_state(services)
+        .fallback(console::serve)
 }
 
 /// Wraps a listener's router: the concurrency limit, load shedding and timeout must wrap the

@@ -138,7 +138,6 @@ pub fn router(services: Arc<Services>, cli_token: Arc<str>) -> axum::Router<Arc<
         gate,
         auth::authenticate,
     )))
-    .fallback(|| async { error_response(StatusCode::NOT_FOUND, None, "no such admin route") })
     .method_not_allowed_fallback(|| async {
         error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -146,6 +145,11 @@ pub fn router(services: Arc<Services>, cli_token: Arc<str>) -> axum::Router<Arc<
             "this admin route does not take that method",
         )
     })
+}
+
+/// The answer to a path under `/admin/api/` that is no route.
+pub fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, None, "no such admin route")
 }
 
 /// The admin API's OpenAPI document (served at `/admin/api/openapi.json`, and the source of

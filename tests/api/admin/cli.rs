@@ -248,3 +248,52 @@ async fn output_into_a_closed_pipe_ends_quietly() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[tokio::test]
+async fn cli_operator_add_reads_the_password_from_stdin_and_the_operator_can_log_in() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(["operator", "add", "Alice", "--role", "admin", "--data-dir"])
+        .arg(app.dir.path())
+        .env_remove("OTPD_ADMIN_URL")
+        .env_remove("OTPD_ADMIN_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a long enough password\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("alice"), "{}", stdout(&out));
+    app.login("alice", "a long enough password").await;
+
+    let list = stdout(&app.cli(&["operator", "list"]).await);
+    assert!(list.contains("alice") && list.contains("admin"), "{list}");
+    let reset = app.cli(&["operator", "reset-password", "alice"]).await;
+    assert!(
+        stdout(&reset).contains("temporary password"),
+        "{}",
+        stdout(&reset)
+    );
+    let demote = app
+        .cli(&["operator", "set", "alice", "--role", "viewer"])
+        .await;
+    assert!(!demote.status.success(), "the last admin stays one");
+    assert!(
+        stderr(&demote).contains("last enabled admin"),
+        "{}",
+        stderr(&demote)
+    );
+    let short = app
+        .cli(&["operator", "add", "bob", "--role", "viewer"])
+        .await;
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("no password"), "{}", stderr(&short));
+    // The trail records the CLI as `cli`.
+    let (_, audit) = app.call(reqwest::Method::GET, "/audit", None).await;
+    assert_eq!(audit["entries"][0]["actor"], "cli");
+}

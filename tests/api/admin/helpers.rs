@@ -125,6 +125,109 @@ impl App {
     }
 }
 
+/// A console login: its session cookie and CSRF token.
+pub struct Console {
+    pub http: reqwest::Client,
+    pub admin: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl App {
+    /// Adds an operator through the CLI's token.
+    pub async fn add_operator(&self, name: &str, role: &str) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/operators",
+                Some(json!({"name": name, "role": role, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    /// Logs in; returns the raw answer (status, body, Set-Cookie).
+    pub async fn try_login(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> (StatusCode, Value, Option<String>) {
+        let resp = self
+            .http
+            .post(format!("{}/auth/login", self.admin))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, resp.json().await.unwrap_or(Value::Null), cookie)
+    }
+
+    /// Adds an operator with `role` and logs them in.
+    pub async fn console_as(&self, name: &str, role: &str) -> Console {
+        self.add_operator(name, role).await;
+        self.login(name, PASSWORD).await
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> Console {
+        let (status, body, cookie) = self.try_login(name, password).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let cookie = cookie.unwrap();
+        let value = cookie.split(';').next().unwrap().to_owned();
+        Console {
+            http: self.http.clone(),
+            admin: self.admin.clone(),
+            cookie: value,
+            csrf: body["csrfToken"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+impl Console {
+    /// Calls the admin API with the session cookie and (on changes) the CSRF token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let csrf = self.csrf.clone();
+        self.call_with_csrf(method, path, body, Some(&csrf)).await
+    }
+
+    pub async fn call_with_csrf(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        csrf: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.admin))
+            .header("cookie", &self.cookie);
+        if let Some(t) = csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

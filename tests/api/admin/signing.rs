@@ -161,3 +161,79 @@ async fn signing_keys_are_shown_once_rotated_and_revoked() {
         .await;
     assert_eq!(reenabled["newKey"]["keyId"], 3, "key ids are never reused");
 }
+
+#[tokio::test]
+async fn check_a_hash_says_which_key_made_it_and_why_it_fails() {
+    let app = spawn_app().await;
+    let (_, first) = app
+        .call(Method::POST, "/brands/DEMO/signing/enable", None)
+        .await;
+    let old = decode_secret(&first);
+    let (_, rotated) = app
+        .call(Method::POST, "/brands/DEMO/signing/rotate", None)
+        .await;
+    let new = decode_secret(&rotated);
+    app.call(
+        Method::POST,
+        "/brands/DEMO/signing/revoke",
+        Some(json!({"keyId": 1})),
+    )
+    .await;
+    let now = app.inner.clock.now_ms();
+    let body_signed_with = |secret: &[u8], ts: i64| {
+        let ts_text = ts.to_string();
+        let fields = SignedFields {
+            time_stamp: &ts_text,
+            path: "/auth/v1/otp/generate",
+            brand: "DEMO",
+            identifier_type: "MOBILE",
+            identifier_value: PHONE,
+            device_id: "dev-1",
+            session_id: "P-1",
+            otp: "",
+        };
+        json!({"brand": "DEMO", "identifierType": "MOBILE", "identifierValue": PHONE,
+               "deviceId": "dev-1", "sessionId": "P-1", "timeStamp": ts, "hash": sign(secret, &fields)})
+    };
+    let check = |body: serde_json::Value| {
+        app.call(
+            Method::POST,
+            "/brands/DEMO/signing/check",
+            Some(json!({"path": "/auth/v1/otp/generate", "body": body})),
+        )
+    };
+    let (status, good) = check(body_signed_with(&new, now)).await;
+    assert_eq!(status, StatusCode::OK, "{good}");
+    assert_eq!(good["verdict"], "ACCEPTED");
+    assert_eq!(good["keyId"], 2);
+    assert_eq!(good["required"], true);
+    assert_eq!(
+        good["message"],
+        format!("v1\n{now}\n/auth/v1/otp/generate\nDEMO\nMOBILE\n{PHONE}\ndev-1\nP-1\n")
+    );
+    let (_, revoked) = check(body_signed_with(&old, now)).await;
+    assert_eq!(
+        (revoked["verdict"].clone(), revoked["keyId"].clone()),
+        (json!("REVOKED"), json!(1))
+    );
+    let (_, stale) = check(body_signed_with(&new, now - 10 * 60_000)).await;
+    assert_eq!(stale["verdict"], "STALE");
+    assert_eq!(stale["skewSeconds"], 600);
+    let (_, wrong) = check(body_signed_with(b"some other secret", now)).await;
+    assert_eq!(
+        (wrong["verdict"].clone(), wrong["keyId"].clone()),
+        (json!("NO_MATCH"), json!(null))
+    );
+    let mut missing = body_signed_with(&new, now);
+    missing.as_object_mut().unwrap().remove("hash");
+    assert_eq!(check(missing).await.1["verdict"], "MISSING");
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/brands/DEMO/signing/check",
+            Some(json!({"path": "/elsewhere", "body": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "path");
+}
