@@ -200,7 +200,7 @@ async fn main() {
 
     for durability in [Durability::FlushEach, Durability::Periodic] {
         let (server, _dir) = start_otpd(durability).await;
-        let addr = server.public_addr;
+        let addr = server.public_addr.unwrap();
         let label = match durability {
             Durability::FlushEach => "flush-each",
             Durability::Periodic => "periodic",

@@ -45,6 +45,9 @@ pub struct RunOptions {
     pub log_sender: Option<Arc<dyn Sender>>,
     /// How long shutdown waits for open connections.
     pub drain: Duration,
+    /// When the public address cannot be bound, run without the public API (and say so in the
+    /// console) instead of failing: the desktop app's choice, so its console still opens.
+    pub public_listener_optional: bool,
 }
 
 impl Default for RunOptions {
@@ -53,13 +56,15 @@ impl Default for RunOptions {
             clock: Clock::system(),
             log_sender: None,
             drain: Duration::from_secs(20),
+            public_listener_optional: false,
         }
     }
 }
 
 /// A running server.
 pub struct RunningServer {
-    pub public_addr: SocketAddr,
+    /// `None` when the public API could not listen (see [`RunOptions::public_listener_optional`]).
+    pub public_addr: Option<SocketAddr>,
     pub admin_addr: SocketAddr,
     pub admin_token: Arc<str>,
     /// When no operator exists yet: the one-time token of the console's setup link
@@ -119,13 +124,35 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
 
     let setup_token = services.issue_setup_token()?;
 
-    let public = TcpListener::bind(config.public_listen)
-        .await
-        .with_context(|| format!("binding {}", config.public_listen))?;
-    let admin = TcpListener::bind(config.admin_listen)
-        .await
-        .with_context(|| format!("binding {}", config.admin_listen))?;
-    let public_addr = public.local_addr()?;
+    let public = match TcpListener::bind(config.public_listen).await {
+        Ok(listener) => Some(listener),
+        Err(e) if options.public_listener_optional => {
+            let problem = format!(
+                "the public API cannot listen on {}: {e}",
+                config.public_listen
+            );
+            tracing::error!("{problem}; the console still works");
+            let _ = services.public_api.set(Err(problem));
+            None
+        }
+        Err(e) => {
+            // Let go of the store: its flusher would otherwise keep it locked.
+            services.store.close().await?;
+            return Err(e).with_context(|| format!("binding {}", config.public_listen));
+        }
+    };
+    let admin = match TcpListener::bind(config.admin_listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            // Let go of the store: its flusher would otherwise keep it locked.
+            services.store.close().await?;
+            return Err(e).with_context(|| format!("binding {}", config.admin_listen));
+        }
+    };
+    let public_addr = public.as_ref().map(TcpListener::local_addr).transpose()?;
+    if let Some(addr) = public_addr {
+        let _ = services.public_api.set(Ok(addr));
+    }
     let admin_addr = admin.local_addr()?;
     if !config.admin_listen.ip().is_loopback() {
         tracing::warn!(addr = %admin_addr, "the admin API listens beyond loopback");
@@ -148,16 +175,10 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         clock: services.clock.clone(),
         metrics: services.metrics.clone(),
         wake: services.outbox_wake.clone(),
+        health: services.delivery_health.clone(),
         workers: config.delivery_workers,
     };
-    let tasks = vec![
-        tokio::spawn(http::serve(
-            public,
-            http::harden(http::public_router(services.clone()), &config),
-            config.clone(),
-            rx.clone(),
-            options.drain,
-        )),
+    let mut tasks = vec![
         tokio::spawn(http::serve(
             admin,
             http::harden(
@@ -169,9 +190,18 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
             options.drain,
         )),
         tokio::spawn(outbox.run(rx.clone())),
-        tokio::spawn(sweep_periodically(services.clone(), rx)),
+        tokio::spawn(sweep_periodically(services.clone(), rx.clone())),
     ];
-    tracing::info!(public = %public_addr, admin = %admin_addr, data_dir = %config.data_dir.display(), "otpd is listening");
+    if let Some(public) = public {
+        tasks.push(tokio::spawn(http::serve(
+            public,
+            http::harden(http::public_router(services.clone()), &config),
+            config.clone(),
+            rx,
+            options.drain,
+        )));
+    }
+    tracing::info!(public = ?public_addr, admin = %admin_addr, data_dir = %config.data_dir.display(), "otpd is listening");
     Ok(RunningServer {
         public_addr,
         admin_addr,

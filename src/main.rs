@@ -108,7 +108,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = otpd::run(config, otpd::RunOptions::default()).await?;
     cli::output::say!(
         "otpd public API on http://{}  (console and admin API on http://{})",
-        server.public_addr,
+        server
+            .public_addr
+            .map_or_else(|| "(not listening)".to_owned(), |a| a.to_string()),
         server.admin_addr
     );
     if let Some(token) = &server.setup_token {

@@ -3,6 +3,7 @@
 //! HTTP clients are reused; tests swap the LOG sink for a capture. A sender's error text goes
 //! into the issuance log: it never holds the code or the message text.
 
+pub mod health;
 mod http_client;
 pub mod http_sms;
 pub mod log_sink;

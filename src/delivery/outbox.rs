@@ -14,6 +14,7 @@ use std::time::Duration;
 use rand::RngExt;
 use tokio::sync::{Notify, Semaphore, watch};
 
+use super::health::DeliveryHealth;
 use super::{OutgoingMessage, SendError, Senders};
 use crate::clock::Clock;
 use crate::domain::template::{self, Values};
@@ -47,6 +48,7 @@ pub struct Outbox {
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
     pub wake: Arc<Notify>,
+    pub health: Arc<DeliveryHealth>,
     pub workers: usize,
 }
 
@@ -138,6 +140,13 @@ impl Outbox {
                 outcome: label,
             })
             .inc();
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        self.health.record(
+            &job.brand,
+            job.channel,
+            error.as_deref().map_or(Ok(()), Err),
+            attempt.time_ms,
+        );
         job.attempts += 1;
         if let Err(e) = &outcome {
             tracing::warn!(job = %job.id, channel = job.channel.as_str(), to = %job.destination.masked(), attempt = job.attempts, error = %e, "delivery attempt failed");

@@ -46,6 +46,10 @@ pub struct Services {
     pub config: Arc<Config>,
     /// Woken after a delivery job is committed.
     pub outbox_wake: Arc<Notify>,
+    /// Where the public API listens, or why it could not.
+    pub public_api: std::sync::OnceLock<Result<std::net::SocketAddr, String>>,
+    /// Which channels are delivering, from the outbox's attempts.
+    pub delivery_health: Arc<crate::delivery::health::DeliveryHealth>,
     client_limiter: Option<ClientLimiter>,
     /// Failed console logins, per account and client address.
     pub login_throttle: auth::LoginThrottle,
@@ -122,6 +126,8 @@ impl Services {
             metrics: Arc::new(Metrics::new()),
             config,
             outbox_wake: Arc::new(Notify::new()),
+            delivery_health: Arc::default(),
+            public_api: std::sync::OnceLock::new(),
             client_limiter,
             login_throttle: auth::LoginThrottle::default(),
             operator_changes: tokio::sync::Mutex::new(()),

@@ -125,10 +125,11 @@ async fn start(
         clock: clock.clone(),
         log_sender: Some(capture.clone() as Arc<dyn Sender>),
         drain: Duration::from_secs(2),
+        ..otpd::RunOptions::default()
     };
     let server = otpd::run(config.clone(), options).await.unwrap();
     TestApp {
-        addr: server.public_addr,
+        addr: server.public_addr.unwrap(),
         server: Some(server),
         clock,
         capture,

@@ -150,3 +150,31 @@ async fn validate_hands_out_a_user_token_and_an_auth_key_with_their_ttls() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_taken_public_port_can_leave_the_console_running() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path().to_path_buf());
+    config.public_listen = taken.local_addr().unwrap();
+    // Headless: a taken port is an error that names it.
+    let err = otpd::run(config.clone(), otpd::RunOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains(&taken.local_addr().unwrap().to_string()),
+        "{err:#}"
+    );
+    // The desktop's choice: run without the public API and say why.
+    let options = otpd::RunOptions {
+        public_listener_optional: true,
+        ..otpd::RunOptions::default()
+    };
+    let server = otpd::run(config, options).await.unwrap();
+    assert_eq!(server.public_addr, None);
+    let settings = server.services.admin("test").server_settings().unwrap();
+    assert!(!settings.public_api.listening);
+    assert!(settings.public_api.error.unwrap().contains("cannot listen"));
+    server.shutdown().await.unwrap();
+}

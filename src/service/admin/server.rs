@@ -39,10 +39,22 @@ pub struct ServerKeysView {
     pub ids: Vec<u32>,
 }
 
+/// Whether the public API is listening.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicApiStatus {
+    /// Where it listens (or was to listen).
+    pub address: String,
+    pub listening: bool,
+    /// Why it is not listening (the address is taken, …).
+    pub error: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerSettings {
     pub version: String,
+    pub public_api: PublicApiStatus,
     pub data_dir: String,
     /// Every bootstrap setting by name (`publicListen`, `durability`, …).
     pub settings: BTreeMap<String, SettingView>,
@@ -104,8 +116,26 @@ impl Admin<'_> {
                 (name, view)
             })
             .collect();
+        let public_api = match self.services.public_api.get() {
+            Some(Ok(addr)) => PublicApiStatus {
+                address: addr.to_string(),
+                listening: true,
+                error: None,
+            },
+            Some(Err(e)) => PublicApiStatus {
+                address: config.public_listen.to_string(),
+                listening: false,
+                error: Some(e.clone()),
+            },
+            None => PublicApiStatus {
+                address: config.public_listen.to_string(),
+                listening: false,
+                error: Some("the server is starting".into()),
+            },
+        };
         Ok(ServerSettings {
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            public_api,
             data_dir: config.data_dir.display().to_string(),
             settings,
             server_keys: ServerKeysView {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name};
+use crate::delivery::health::FailingChannel;
 use crate::domain::stats::{Counter, HOUR_MS, hour_of};
 use crate::store::StatRow;
 
@@ -86,6 +87,8 @@ pub struct Dashboard {
     pub last24h: StatsTotals,
     pub last30d: StatsTotals,
     pub brands: Vec<BrandFunnel>,
+    /// Channels whose last deliveries all failed (since this server started).
+    pub failing_channels: Vec<FailingChannel>,
 }
 
 impl StatsBucket {
@@ -209,6 +212,13 @@ impl Admin<'_> {
             last24h: last24h.finish(),
             last30d: last30d.finish(),
             brands: funnels.into_values().collect(),
+            failing_channels: self
+                .services
+                .delivery_health
+                .failing()
+                .into_iter()
+                .filter(|f| brand.as_ref().is_none_or(|b| f.brand == b.as_str()))
+                .collect(),
         })
     }
 }

@@ -56,6 +56,10 @@ async fn the_dashboard_counts_known_traffic_exactly() {
     let s = t.session("MOBILE", C).await;
     assert_eq!(code(&t.generate("MOBILE", C, &s).await.1), 200);
     wait_for_delivery(t, "84902222222", DeliveryStatus::Failed).await;
+    let (_, d) = app.call(Method::GET, "/stats", None).await;
+    assert_eq!(d["failingChannels"][0]["brand"], "DEMO", "{d}");
+    assert_eq!(d["failingChannels"][0]["channel"], "SMS");
+    assert_eq!(d["failingChannels"][0]["failedAttempts"], 4);
     t.capture.failing.store(false, Ordering::SeqCst);
     // A request for a brand otpd does not know counts nowhere.
     let mut req = crate::helpers::mobile_req("MOBILE", A, Some(&s));
@@ -106,7 +110,13 @@ async fn the_dashboard_counts_known_traffic_exactly() {
     t.clock.advance(Duration::from_secs(2 * 3600));
     let s = t.session("MOBILE", "+84903333333").await;
     assert_eq!(code(&t.generate("MOBILE", "+84903333333", &s).await.1), 200);
+    t.code_sent_to("+84903333333", 0).await;
     let (_, d) = app.call(Method::GET, "/stats?brand=demo", None).await;
+    assert_eq!(
+        d["failingChannels"],
+        json!([]),
+        "a success ends the failing state"
+    );
     let hourly = d["hourly"].as_array().unwrap();
     assert_eq!(
         (hourly[23]["issued"].clone(), hourly[21]["issued"].clone()),

@@ -41,7 +41,7 @@ pub async fn spawn_app() -> App {
     let running = inner.server.as_ref().unwrap();
     App {
         admin: format!("http://{}/admin/api", running.admin_addr),
-        public: format!("http://{}", running.public_addr),
+        public: format!("http://{}", running.public_addr.unwrap()),
         server: RunningServerRef {
             admin_token: running.admin_token.clone(),
             admin_addr: running.admin_addr,
