@@ -1,0 +1,26 @@
+// The design system. Import from '$lib/components'.
+export { default as Alert } from './Alert.svelte';
+export { default as Badge } from './Badge.svelte';
+export { default as Button } from './Button.svelte';
+export { default as Card } from './Card.svelte';
+export { default as ConfirmDialog } from './ConfirmDialog.svelte';
+export { default as CopyButton } from './CopyButton.svelte';
+export { default as DataTable } from './DataTable.svelte';
+export { default as Dialog } from './Dialog.svelte';
+export { default as EmptyState } from './EmptyState.svelte';
+export { default as ErrorState } from './ErrorState.svelte';
+export { default as FormSection } from './FormSection.svelte';
+export { default as PageHeader } from './PageHeader.svelte';
+export { default as Pager } from './Pager.svelte';
+export { default as Skeleton } from './Skeleton.svelte';
+export { default as Spinner } from './Spinner.svelte';
+export { default as Tabs } from './Tabs.svelte';
+export { default as Toaster } from './Toaster.svelte';
+export { default as Checkbox } from './form/Checkbox.svelte';
+export { default as NumberField } from './form/NumberField.svelte';
+export { default as PasswordField } from './form/PasswordField.svelte';
+export { default as Select } from './form/Select.svelte';
+export { default as Switch } from './form/Switch.svelte';
+export { default as TextArea } from './form/TextArea.svelte';
+export { default as TextField } from './form/TextField.svelte';
+export type { Column, IconComponent, SelectOption, Tone } from './types';
