@@ -127,10 +127,7 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
     let public = match TcpListener::bind(config.public_listen).await {
         Ok(listener) => Some(listener),
         Err(e) if options.public_listener_optional => {
-            let problem = format!(
-                "the public API cannot listen on {}: {e}",
-                config.public_listen
-            );
+            let problem = format!("cannot listen on {}: {e}", config.public_listen);
             tracing::error!("{problem}; the console still works");
             let _ = services.public_api.set(Err(problem));
             None

@@ -1,4 +1,5 @@
 import { HttpTransport } from './http-transport';
+import { IpcTransport } from './ipc-transport';
 import type { Transport } from './transport';
 
 /** True inside the Tauri desktop window. */
@@ -7,14 +8,9 @@ export function isDesktop(): boolean {
 }
 
 /**
- * The transport for this run, chosen once at start-up. The desktop app adds its
- * `IpcTransport` (Tauri `invoke`) here — the only place that changes; pages and services
- * never see the difference.
+ * The transport for this run, chosen once at start-up: Tauri `invoke` in the desktop window,
+ * `fetch` in a browser. Pages and services never see the difference.
  */
 export function selectTransport(): Transport {
-	if (isDesktop()) {
-		// Desktop: `return new IpcTransport();` once src/lib/api/ipc-transport.ts exists.
-		// Until then the window must load the console from the admin listener itself.
-	}
-	return new HttpTransport();
+	return isDesktop() ? new IpcTransport() : new HttpTransport();
 }
