@@ -295,6 +295,14 @@ impl BrandSettings {
         if !self.mobile_channel.is_mobile() {
             return Err(invalid("mobileChannel: must be SMS, WHATSAPP or ZALO"));
         }
+        for (i, c) in self.fallback_channels.iter().enumerate() {
+            if self.fallback_channels[..i].contains(c) {
+                return Err(invalid(format!(
+                    "fallbackChannels: {} is listed twice",
+                    c.as_str()
+                )));
+            }
+        }
         for (i, t) in self.test_identifiers.iter().enumerate() {
             Identifier::parse(t.identifier_type, &t.identifier_value)
                 .map_err(|e| invalid(format!("testIdentifiers[{i}].identifierValue: {e}")))?;
@@ -460,6 +468,7 @@ mod tests {
             (json!({"timeZone": "Mars/Olympus"}), "timeZone"),
             (json!({"otpTtlSeconds": 1200}), "otpTtlSeconds"),
             (json!({"mobileChannel": "EMAIL"}), "mobileChannel"),
+            (json!({"fallbackChannels": ["SMS", "EMAIL", "SMS"]}), "fallbackChannels"),
         ];
         for (p, name) in cases {
             let err = s.apply(&patch(p.clone())).unwrap_err().to_string();

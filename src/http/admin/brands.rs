@@ -47,7 +47,7 @@ pub struct CreateBrand {
     name: String,
     /// Settings that differ from the defaults.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     settings: Map<String, Value>,
 }
 

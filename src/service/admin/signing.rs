@@ -43,7 +43,7 @@ pub struct HashCheckRequest {
     /// The request path as signed, e.g. `/auth/v1/otp/generate`.
     pub path: String,
     /// One request object as the client sends it.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, Value>)]
     pub body: Map<String, Value>,
 }
 

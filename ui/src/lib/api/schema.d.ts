@@ -820,7 +820,9 @@ export interface components {
             /** @description 1–64 of A-Z a-z 0-9 _ - . (stored upper-case). */
             name: string;
             /** @description Settings that differ from the defaults. */
-            settings?: Record<string, never>;
+            settings?: {
+                [key: string]: unknown;
+            };
         };
         Dashboard: {
             brands: components["schemas"]["BrandFunnel"][];
@@ -908,7 +910,9 @@ export interface components {
         /** @description A request to check: the path it goes to and its body, with `timeStamp` and `hash`. */
         HashCheckRequest: {
             /** @description One request object as the client sends it. */
-            body: Record<string, never>;
+            body: {
+                [key: string]: unknown;
+            };
             /** @description The request path as signed, e.g. `/auth/v1/otp/generate`. */
             path: string;
         };
