@@ -7,15 +7,16 @@
 // Run by tests/e2e/run-desktop.sh (it starts Xvfb and a D-Bus session); needs the app built
 // with its console: cargo build -p otpd-desktop --features custom-protocol.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { byText, freePort, openApp, sleep, startDriver, until } from './harness.mjs';
+import { byText, field, freePort, openApp, sleep, startDriver, until } from './harness.mjs';
 
 const root = resolve(import.meta.dirname, '../../..');
 const app = process.env.APP ?? join(root, 'target/debug/otpd-desktop');
+const otpdCli = process.env.OTPD_BIN ?? join(root, 'target/debug/otpd');
 const screenshots = join(root, 'docs/screenshots');
 mkdirSync(screenshots, { recursive: true });
 
@@ -138,6 +139,17 @@ try {
 }
 
 async function createBrandInGui(browser, name) {
-	// Filled in once the Brands and Channels pages exist (see the console's e2e specs).
-	throw new Error(`createBrandInGui(${name}) is not written yet`);
+	await go(browser, 'Brands');
+	await (await byText(browser, 'button', 'New brand')).click();
+	await (await field(browser, 'Name')).setValue(name);
+	await (await byText(browser, 'button', 'Create brand')).click();
+	await byText(browser, 'h1', name);
+	// The CLI works against the desktop app's server as against `otpd serve`: it gives the new
+	// brand an SMS channel (the log sink) so a code can be issued.
+	const out = execFileSync(
+		otpdCli,
+		['channel', 'set', name, 'SMS', 'provider=log', '--data-dir', env.OTPD_DATA_DIR],
+		{ encoding: 'utf8' }
+	);
+	assert.match(out, /log/i);
 }

@@ -72,3 +72,16 @@ export async function byText(browser, selector, text, timeoutMs = 20_000) {
 		return null;
 	}, timeoutMs);
 }
+
+/** The form control labelled `label` (a <label> whose text starts with it). */
+export async function field(browser, label) {
+	const ref = await until(`the field "${label}"`, () =>
+		browser.execute((text) => {
+			const l = [...document.querySelectorAll('label')].find((l) =>
+				l.textContent.trim().startsWith(text)
+			);
+			return l ? (l.control ?? document.getElementById(l.htmlFor)) : null;
+		}, label)
+	);
+	return browser.$(ref);
+}
