@@ -94,9 +94,13 @@ where
         .into_response()
 }
 
-/// The store exported while the server runs.
+/// The store exported while the server runs, as `otpd-<date>.backup`.
 pub fn backup(services: Arc<Services>) -> Response {
-    download("application/octet-stream", "otpd.backup", move |mut w| {
+    let date = jiff::Timestamp::from_millisecond(services.clock.now_ms())
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let filename = format!("otpd-{date}.backup");
+    download("application/octet-stream", &filename, move |mut w| {
         let entries = services.store.backup(&mut w).map_err(|e| e.to_string())?;
         tracing::info!(entries, "backup exported");
         Ok(())

@@ -96,3 +96,22 @@ async fn a_setting_pinned_by_the_environment_is_read_only() {
         .unwrap_err();
     assert!(err.to_string().contains("environment"), "{err}");
 }
+
+#[tokio::test]
+async fn a_backup_downloads_under_a_dated_name() {
+    let app = spawn_app().await;
+    let resp = app
+        .http
+        .get(format!("{}/backup", app.admin))
+        .bearer_auth(&*app.server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The test clock reads 2026-11-26.
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"otpd-2026-11-26.backup\""
+    );
+    assert!(!resp.bytes().await.unwrap().is_empty());
+}
