@@ -5,7 +5,6 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "admin_request",
         "save_download",
-        "desktop_info",
         "quit",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {

@@ -40,7 +40,6 @@ pub fn run() -> ExitCode {
         .invoke_handler(tauri::generate_handler![
             transport::admin_request,
             transport::save_download,
-            transport::desktop_info,
             quit
         ])
         .setup(|app| {

@@ -164,21 +164,3 @@ fn header_pairs(response: &http::Response<Body>) -> Vec<(String, String)> {
         .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
         .collect()
 }
-
-/// What the console shows only in the desktop app.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DesktopInfo {
-    version: &'static str,
-    public_url: Option<String>,
-    data_dir: String,
-}
-
-#[tauri::command]
-pub fn desktop_info(desktop: State<'_, Desktop>) -> DesktopInfo {
-    DesktopInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        public_url: desktop.public_url.clone(),
-        data_dir: desktop.services.config.data_dir.display().to_string(),
-    }
-}

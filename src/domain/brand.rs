@@ -468,7 +468,10 @@ mod tests {
             (json!({"timeZone": "Mars/Olympus"}), "timeZone"),
             (json!({"otpTtlSeconds": 1200}), "otpTtlSeconds"),
             (json!({"mobileChannel": "EMAIL"}), "mobileChannel"),
-            (json!({"fallbackChannels": ["SMS", "EMAIL", "SMS"]}), "fallbackChannels"),
+            (
+                json!({"fallbackChannels": ["SMS", "EMAIL", "SMS"]}),
+                "fallbackChannels",
+            ),
         ];
         for (p, name) in cases {
             let err = s.apply(&patch(p.clone())).unwrap_err().to_string();

@@ -1,8 +1,9 @@
 // The desktop app end to end, in a real window under Xvfb: it opens on the dashboard, an
-// operator creates a brand and sets its SMS channel in the GUI, a client issues a code through
-// the public API, the record shows in the log view, the app quits the way the tray's Quit does
-// (the store is flushed: a restart shows the record), a second start hands over to the first,
-// and a taken public port is said plainly while the console still works.
+// operator creates a brand in the GUI (the CLI, pointed at the app's data directory, gives it a
+// channel), a client issues a code through the public API, the record shows in the log view, a
+// second start hands over to the first, a failing channel is one desktop notification and its
+// recovery one more, the app quits the way the tray's Quit does (the store is flushed: a restart
+// shows the record), and a taken public port is said plainly while the console still works.
 //
 // Run by tests/e2e/run-desktop.sh (it starts Xvfb and a D-Bus session); needs the app built
 // with its console: cargo build -p otpd-desktop --features custom-protocol.
@@ -46,14 +47,54 @@ async function go(browser, name) {
 	await link.click();
 }
 
-async function quitLikeTheTray(browser) {
-	// The tray's Quit and this command run the same code: stop the server (drain, flush), exit.
+/** Quits through the console's "Quit otpd", which runs the tray's Quit: stop the server
+ * (drain requests and deliveries, flush the store), then exit. */
+async function quit(browser) {
+	await (await byText(browser, 'header button', 'Quit otpd')).click();
+	const confirm = await byText(browser, 'dialog button, [role="dialog"] button', 'Quit otpd');
+	// The app exits while the click is answered: the session ends with it.
+	await confirm.click().catch(() => {});
+	await browser.deleteSession().catch(() => {});
+	// The admin listener is the app's in every scenario (the public port may be someone else's).
+	await until('the server to stop', async () => {
+		try {
+			await fetch(`http://${env.OTPD_ADMIN_LISTEN}/admin/api/health`, {
+				signal: AbortSignal.timeout(1000)
+			});
+			return false;
+		} catch {
+			return true;
+		}
+	});
+}
+
+/** Cleanup after a failure: the same command, without the GUI. */
+async function forceQuit(browser) {
 	await browser
 		.executeAsync((done) => {
 			window.__TAURI_INTERNALS__.invoke('quit').then(done, done);
 		})
 		.catch(() => {});
 	await browser.deleteSession().catch(() => {});
+}
+
+/** The desktop notifications shown so far (dunst, the session's notification daemon). */
+function notifications() {
+	execFileSync('dunstctl', ['close-all']);
+	const history = JSON.parse(execFileSync('dunstctl', ['history'], { encoding: 'utf8' }));
+	return history.data.flat().map((n) => `${n.summary.data}: ${n.body.data}`);
+}
+
+function cli(...args) {
+	return execFileSync(otpdCli, [...args, '--data-dir', env.OTPD_DATA_DIR], { encoding: 'utf8' });
+}
+
+async function issueCode(brand, phone) {
+	const who = { identifierType: 'MOBILE', identifierValue: phone, brand, deviceId: 'e2e-phone' };
+	const token = await post('/auth/v1/token/generate', who);
+	assert.equal(token.status, 200, JSON.stringify(token.body));
+	const generated = await post('/auth/v1/otp/generate', { ...who, sessionId: token.body.user.sessionId });
+	assert.equal(generated.status, 200, JSON.stringify(generated.body));
 }
 
 const driver = await startDriver(env);
@@ -67,21 +108,7 @@ try {
 	await createBrandInGui(browser, 'ACME');
 
 	step('a client issues a code through the public API');
-	const token = await post('/auth/v1/token/generate', {
-		identifierType: 'MOBILE',
-		identifierValue: PHONE,
-		brand: 'ACME',
-		deviceId: 'e2e-phone'
-	});
-	assert.equal(token.status, 200, JSON.stringify(token.body));
-	const generated = await post('/auth/v1/otp/generate', {
-		identifierType: 'MOBILE',
-		identifierValue: PHONE,
-		brand: 'ACME',
-		deviceId: 'e2e-phone',
-		sessionId: token.body.user.sessionId
-	});
-	assert.equal(generated.status, 200, JSON.stringify(generated.body));
+	await issueCode('ACME', PHONE);
 
 	step('the record shows in the log view');
 	await go(browser, 'Issuance log');
@@ -96,16 +123,22 @@ try {
 	assert.equal(code, 0, 'the second instance exits');
 	await byText(browser, 'h1', 'Issuance log');
 
+	step('a channel that starts failing is one notification, and its recovery one more');
+	// A gateway nobody listens on: every attempt fails; the third in a row makes it "failing".
+	cli('channel', 'set', 'ACME', 'SMS', 'provider=http', 'url=http://127.0.0.1:9/send', 'timeoutSeconds=1');
+	await issueCode('ACME', '+84907777777');
+	const failing = 'SMS deliveries of ACME are failing';
+	await until('the failing notification', () => notifications().some((n) => n.startsWith(failing)), 30_000);
+	cli('channel', 'set', 'ACME', 'SMS', 'provider=log');
+	await issueCode('ACME', '+84908888888');
+	const recovered = 'SMS deliveries of ACME work again';
+	await until('the recovery notification', () => notifications().some((n) => n.startsWith(recovered)), 30_000);
+	const shown = notifications();
+	assert.equal(shown.filter((n) => n.startsWith(failing)).length, 1, shown.join('\n'));
+	assert.equal(shown.filter((n) => n.startsWith(recovered)).length, 1, shown.join('\n'));
+
 	step('Quit stops the server and flushes the store');
-	await quitLikeTheTray(browser);
-	await until('the public API to stop', async () => {
-		try {
-			await fetch(publicUrl + '/health/live');
-			return false;
-		} catch {
-			return true;
-		}
-	});
+	await quit(browser);
 
 	step('after a restart the record is still there');
 	browser = await openApp({ app, driverPort: env.DRIVER_PORT });
@@ -116,7 +149,7 @@ try {
 	await byText(browser, 'h1', 'Dashboard');
 	await sleep(800);
 	await browser.saveScreenshot(join(screenshots, 'desktop.png'));
-	await quitLikeTheTray(browser);
+	await quit(browser);
 	browser = undefined;
 
 	step('a taken public port is said plainly, and the console still opens');
@@ -127,14 +160,14 @@ try {
 		await byText(browser, '[role="alert"], .banner, main', 'public API is not running');
 		await byText(browser, 'h1', 'Dashboard');
 		await browser.saveScreenshot(join(screenshots, 'desktop-port-taken.png'));
-		await quitLikeTheTray(browser);
+		await quit(browser);
 		browser = undefined;
 	} finally {
 		blocker.close();
 	}
 	step('passed');
 } finally {
-	if (browser) await quitLikeTheTray(browser);
+	if (browser) await forceQuit(browser);
 	driver.kill();
 }
 
@@ -146,10 +179,5 @@ async function createBrandInGui(browser, name) {
 	await byText(browser, 'h1', name);
 	// The CLI works against the desktop app's server as against `otpd serve`: it gives the new
 	// brand an SMS channel (the log sink) so a code can be issued.
-	const out = execFileSync(
-		otpdCli,
-		['channel', 'set', name, 'SMS', 'provider=log', '--data-dir', env.OTPD_DATA_DIR],
-		{ encoding: 'utf8' }
-	);
-	assert.match(out, /log/i);
+	assert.match(cli('channel', 'set', name, 'SMS', 'provider=log'), /log/i);
 }
