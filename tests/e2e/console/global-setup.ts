@@ -2,7 +2,7 @@
 // a directory) and a real `otpd serve` with a fresh data directory, both on loopback, and
 // records where they are for the specs (console/env.ts reads it). Returns the teardown.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +22,11 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves with the first match of `pattern` in the process's stdout. */
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+function waitForLine(
+	child: ChildProcess,
+	pattern: RegExp,
+	what: string
+): Promise<RegExpMatchArray> {
 	return new Promise((ok, fail) => {
 		let seen = '';
 		const timer = setTimeout(() => fail(new Error(`${what} did not start:\n${seen}`)), 30_000);
@@ -79,15 +83,27 @@ export default async function globalSetup() {
 		mailDir,
 		dataDir,
 		otpdBin: process.env.OTPD_BIN ?? join(root, 'target/debug/otpd'),
-		screenshots: join(root, 'docs/screenshots')
+		// Screenshots go to the test results; OTPD_SCREENSHOTS=docs/screenshots refreshes the
+		// README's (a path relative to the repository's root).
+		screenshots: resolve(root, process.env.OTPD_SCREENSHOTS ?? 'tests/e2e/test-results/screenshots')
 	};
 	mkdirSync(state.screenshots, { recursive: true });
 	mkdirSync(dirname(STATE_FILE), { recursive: true });
 	writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
 
-	return async () => {
+	// Should the runner die without its teardown (a signal), the servers go with it.
+	const killAll = () => {
 		otpd.kill('SIGTERM');
 		smtp.kill('SIGTERM');
-		await new Promise((r) => otpd.once('exit', r));
+	};
+	process.once('exit', killAll);
+
+	return async () => {
+		process.off('exit', killAll);
+		const stopped = new Promise((r) => otpd.once('exit', r));
+		killAll();
+		await stopped;
+		// The data directory and the mailbox (E2E_KEEP=1 keeps them to look at).
+		if (!process.env.E2E_KEEP) rmSync(work, { recursive: true, force: true });
 	};
 }

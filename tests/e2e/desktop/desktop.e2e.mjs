@@ -18,7 +18,8 @@ import { byText, field, freePort, openApp, sleep, startDriver, until } from './h
 const root = resolve(import.meta.dirname, '../../..');
 const app = process.env.APP ?? join(root, 'target/debug/otpd-desktop');
 const otpdCli = process.env.OTPD_BIN ?? join(root, 'target/debug/otpd');
-const screenshots = join(root, 'docs/screenshots');
+// Screenshots go to the test results; OTPD_SCREENSHOTS=docs/screenshots refreshes the README's.
+const screenshots = resolve(root, process.env.OTPD_SCREENSHOTS ?? 'tests/e2e/test-results/screenshots');
 mkdirSync(screenshots, { recursive: true });
 
 const env = {
