@@ -3,9 +3,13 @@
 //! Runs again only when the console's sources change. Needs Node.js and npm; without them a
 //! console built earlier is used, or the build stops and says what to install.
 //! `OTPD_CONSOLE_PREBUILT=1` uses `ui/build` as it is (CI builds it once, before cargo).
+//!
+//! It also records the commit the binary is built from (`otpd --version`): `git rev-parse`,
+//! or `$OTPD_BUILD_COMMIT` where there is no Git checkout (a source tarball), else "unknown".
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::time::SystemTime;
 
 const WATCHED: [&str; 8] = [
     "ui/src",
@@ -19,12 +23,13 @@ const WATCHED: [&str; 8] = [
 ];
 
 fn main() -> ExitCode {
+    record_commit();
     for path in WATCHED {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=OTPD_CONSOLE_PREBUILT");
     let built = Path::new("ui/build/index.html").exists();
-    if std::env::var_os("OTPD_CONSOLE_PREBUILT").is_some() && built {
+    if built && (std::env::var_os("OTPD_CONSOLE_PREBUILT").is_some() || console_is_fresh()) {
         return ExitCode::SUCCESS;
     }
     let npm_works = Command::new("npm")
@@ -81,4 +86,58 @@ fn npm(args: &[&str], what: &str) -> bool {
             false
         }
     }
+}
+
+/// Sets `OTPD_BUILD_COMMIT` for the crate, and reruns this script when HEAD moves.
+fn record_commit() {
+    println!("cargo:rerun-if-env-changed=OTPD_BUILD_COMMIT");
+    if Path::new(".git").is_dir() {
+        println!("cargo:rerun-if-changed=.git/HEAD");
+        if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+            && let Some(reference) = head.trim().strip_prefix("ref: ")
+        {
+            println!("cargo:rerun-if-changed=.git/{reference}");
+            println!("cargo:rerun-if-changed=.git/packed-refs");
+        }
+    }
+    let from_git = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let commit = from_git
+        .or_else(|| std::env::var("OTPD_BUILD_COMMIT").ok())
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=OTPD_BUILD_COMMIT={commit}");
+}
+
+/// Whether `ui/build` is newer than every input of the console: then a rerun of this script
+/// for another reason (a new commit) does not build the console again.
+fn console_is_fresh() -> bool {
+    let Some(built) = modified(Path::new("ui/build/index.html")) else {
+        return false;
+    };
+    WATCHED
+        .iter()
+        .all(|input| newest(Path::new(input)).is_none_or(|m| m <= built))
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The latest modification time of a file, or of anything under a directory.
+fn newest(path: &Path) -> Option<SystemTime> {
+    let own = modified(path);
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return own;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| newest(&e.path()))
+        .chain(own)
+        .max()
 }

@@ -8,9 +8,36 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `1.2.3 (commit abc1234)`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("OTPD_BUILD_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
-#[command(name = "otpd", version, about = "Self-hosted one-time-password engine", long_about = None)]
+#[command(
+    name = "otpd",
+    version = VERSION,
+    about = "Self-hosted one-time-password engine",
+    long_about = None,
+    after_help = "Examples:
+  otpd serve                                 run the server (public API :8080, console :8081)
+  otpd operator add alice --role admin       the first console operator
+  otpd brand create ACME dailyOtpLimit=5     a brand, on the running server
+  otpd --data-dir /var/lib/otpd brand list   the server whose data directory is /var/lib/otpd
+
+Each command's --help has more examples."
+)]
 struct Cli {
+    /// The data directory [default: $OTPD_DATA_DIR, else $XDG_DATA_HOME/otpd, else
+    /// ~/.local/share/otpd]
+    ///
+    /// The store and the server keys for `serve`, `restore` and `keys`; for the commands that
+    /// manage a running server, the data directory holding its admin.url and admin.token.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +54,15 @@ enum Command {
     Keys(cli::keys::KeysArgs),
     #[command(flatten)]
     Admin(cli::AdminCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    #[command(after_help = "Examples:
+  otpd completions bash > /etc/bash_completion.d/otpd
+  otpd completions zsh > \"${fpath[1]}/_otpd\"
+  otpd completions fish > ~/.config/fish/completions/otpd.fish")]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `otpd manpage > otpd.1`.
+    #[command(hide = true)]
+    Manpage,
     /// Print an API's OpenAPI document (the console's TypeScript types come from `admin`).
     #[command(hide = true)]
     Openapi {
@@ -36,13 +72,15 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  otpd serve
+  otpd serve --config /etc/otpd/otpd.toml
+  otpd serve --public-listen 0.0.0.0:8080 --log-json
+  OTPD_DURABILITY=periodic otpd --data-dir /srv/otpd serve")]
 struct ServeArgs {
     /// A TOML config file (see config.example.toml).
     #[arg(long, env = "OTPD_CONFIG")]
     config: Option<PathBuf>,
-    /// Where the store and keys live.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
     /// Address of the public API, e.g. 0.0.0.0:8080.
     #[arg(long)]
     public_listen: Option<std::net::SocketAddr>,
@@ -66,13 +104,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `serve` may also take it from its config file; the others fall back to the default.
+    let data_dir = || {
+        cli.data_dir
+            .clone()
+            .unwrap_or_else(otpd::config::default_data_dir)
+    };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(args, cli.data_dir.clone()).await,
             Command::Sign(args) => cli::sign::run(&args),
-            Command::Restore(args) => cli::backup::restore(&args),
-            Command::Keys(args) => cli::keys::run(&args),
-            Command::Admin(cmd) => cli::run_admin(cmd).await,
+            Command::Restore(args) => cli::backup::restore(&args, &data_dir()),
+            Command::Keys(args) => cli::keys::run(&args, &data_dir()),
+            Command::Admin(cmd) => cli::run_admin(cmd, &data_dir()).await,
+            Command::Completions { shell } => {
+                print_completions(shell);
+                Ok(())
+            }
+            Command::Manpage => print_manpage(),
             Command::Openapi { api } => print_openapi(&api),
         }
     });
@@ -85,10 +134,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = otpd::config::Config::load(args.config.as_deref(), |k| std::env::var(k).ok())?;
     let flag = otpd::config::Source::Flag;
-    if let Some(dir) = args.data_dir {
+    if let Some(dir) = data_dir {
         config.data_dir = dir;
         config.sources.insert("dataDir".into(), flag);
     }
@@ -123,6 +172,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: draining requests and deliveries");
     server.shutdown().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "otpd", &mut std::io::stdout());
+}
+
+fn print_manpage() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
     Ok(())
 }
 
@@ -168,5 +228,61 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every command a user can call (hidden ones aside) shows at least one example in its
+    /// `--help`, written as a full `otpd …` line.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
+            let help = cmd
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let has_example = help.contains("Example") && help.contains("\n  otpd ");
+            if !cmd.is_hide_set() && !has_example {
+                missing.push(path.clone());
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no example in --help: {missing:?}");
+    }
+
+    #[test]
+    fn the_data_directory_goes_before_or_after_the_command() {
+        for args in [
+            ["otpd", "--data-dir", "/srv/otpd", "keys", "list"],
+            ["otpd", "keys", "--data-dir", "/srv/otpd", "list"],
+            ["otpd", "keys", "list", "--data-dir", "/srv/otpd"],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            assert_eq!(
+                cli.data_dir.as_deref(),
+                Some("/srv/otpd".as_ref()),
+                "{args:?}"
+            );
+            assert!(matches!(cli.command, Command::Keys(_)));
+        }
+        let cli = Cli::try_parse_from(["otpd", "brand", "list", "--data-dir", "/d"]).unwrap();
+        assert_eq!(cli.data_dir.as_deref(), Some("/d".as_ref()));
+        let cli = Cli::try_parse_from(["otpd", "--data-dir", "/d", "serve"]).unwrap();
+        assert_eq!(cli.data_dir.as_deref(), Some("/d".as_ref()));
     }
 }

@@ -2,7 +2,7 @@
 //! (into a new data directory, with no server running on it).
 
 use super::output::say;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -12,7 +12,10 @@ use super::{AdminClient, Connection};
 #[command(
     after_help = "The backup holds every record as stored: brand records stay sealed, so \
 restoring needs the server-keys.json of the same data directory. Keep that file backed up \
-separately and safely."
+separately and safely.
+
+Example:
+  otpd backup \"otpd-$(date +%F).backup\""
 )]
 pub struct BackupArgs {
     /// Where to write the backup (created with mode 0600; an existing file is replaced).
@@ -24,19 +27,19 @@ pub struct BackupArgs {
 #[derive(clap::Args)]
 #[command(
     after_help = "Restore into a data directory that holds no store yet, then copy the \
-server-keys.json of the backed-up server into it (or set OTPD_SERVER_KEYS) before `otpd serve`."
+server-keys.json of the backed-up server into it (or set OTPD_SERVER_KEYS) before `otpd serve`.
+
+Example:
+  otpd restore --data-dir /var/lib/otpd-new otpd-2026-11-30.backup
+  cp /var/lib/otpd/server-keys.json /var/lib/otpd-new/"
 )]
 pub struct RestoreArgs {
     /// A file written by `otpd backup`.
     file: PathBuf,
-    /// The new data directory [default: $OTPD_DATA_DIR, else $XDG_DATA_HOME/otpd, else
-    /// ~/.local/share/otpd].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
 }
 
-pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn backup(args: BackupArgs, data_dir: &Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let partial = args.file.with_extension("partial");
     let mut out = std::io::BufWriter::new(create_owner_only(&partial)?);
     let bytes = match client.download(&["backup"], &mut out).await {
@@ -55,12 +58,9 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
-    let dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(otpd::config::default_data_dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+/// Restores into `dir` (`--data-dir`: the new data directory).
+pub fn restore(args: &RestoreArgs, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     let entries =

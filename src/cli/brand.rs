@@ -1,5 +1,5 @@
 //! `otpd brand …`: create, list, show, change, disable and enable brands. Settings are given
-//! as `name=value` pairs with the names of API.md §9; the server validates them.
+//! as `name=value` pairs with the names of docs/api.md §9; the server validates them.
 
 use anyhow::bail;
 use reqwest::Method;
@@ -16,12 +16,16 @@ pub struct BrandArgs {
     conn: Connection,
 }
 
-const SETTINGS_HELP: &str = "Settings are name=value pairs with the names of API.md §9, e.g.
-  dailyOtpLimit=5 otpLength=8 timeZone=Asia/Ho_Chi_Minh limitWindowMinutes=none
-  signingEndpoints=OTP_GENERATE,OTP_VALIDATE fallbackChannels=EMAIL
+const SETTINGS_HELP: &str = "Settings are name=value pairs with the names of docs/api.md §9.
 Values that are JSON (numbers, true/false, null, [..], {..}) are taken as JSON; `none` means
 null; for the list settings signingEndpoints and fallbackChannels a comma list becomes a list;
-anything else is a string.";
+anything else is a string.
+
+Examples:
+  otpd brand create ACME dailyOtpLimit=5 timeZone=Asia/Ho_Chi_Minh
+  otpd brand set ACME otpLength=8 limitWindowMinutes=none
+  otpd brand set ACME signingEndpoints=OTP_GENERATE,OTP_VALIDATE fallbackChannels=EMAIL
+  otpd brand set ACME 'testIdentifiers=[{\"identifierType\":\"MOBILE\",\"identifierValue\":\"84900000000\",\"otp\":\"999999\"}]'";
 
 #[derive(clap::Subcommand)]
 enum BrandAction {
@@ -35,8 +39,12 @@ enum BrandAction {
         settings: Vec<String>,
     },
     /// List every brand with its main settings.
+    #[command(
+        after_help = "Examples:\n  otpd brand list\n  otpd brand list --json | jq '.[].name'"
+    )]
     List,
     /// Show one brand: every setting, its channels (secrets hidden) and signing keys.
+    #[command(after_help = "Examples:\n  otpd brand show acme\n  otpd brand show ACME --json")]
     Show {
         /// Brand name (any case).
         name: String,
@@ -51,11 +59,13 @@ enum BrandAction {
         settings: Vec<String>,
     },
     /// Disable a brand: its requests are refused with 1504 until it is enabled again.
+    #[command(after_help = "Example:\n  otpd brand disable ACME")]
     Disable {
         /// Brand name (any case).
         name: String,
     },
     /// Enable a disabled brand.
+    #[command(after_help = "Example:\n  otpd brand enable ACME")]
     Enable {
         /// Brand name (any case).
         name: String,
@@ -96,8 +106,8 @@ fn parse_value(name: &str, raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
 }
 
-pub async fn run(args: BrandArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: BrandArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let answer = match &args.action {
         BrandAction::Create { name, settings } => {
             let body = json!({"name": name, "settings": parse_settings(settings)?});

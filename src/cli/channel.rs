@@ -21,8 +21,6 @@ pub struct ChannelArgs {
     conn: Connection,
 }
 
-const CHANNEL_HELP: &str = "CHANNEL is EMAIL, SMS, WHATSAPP or ZALO (any case).";
-
 #[derive(clap::Subcommand)]
 enum ChannelAction {
     /// Set a channel's provider and settings. The first set names the provider; later sets
@@ -38,7 +36,10 @@ enum ChannelAction {
         settings: Vec<String>,
     },
     /// Show a brand's channels, or one channel, with every setting; secrets read "set".
-    #[command(after_help = CHANNEL_HELP)]
+    #[command(after_help = concat!(
+        "CHANNEL is EMAIL, SMS, WHATSAPP or ZALO (any case).\n\n",
+        "Examples:\n  otpd channel show ACME\n  otpd channel show ACME email --json"
+    ))]
     Show {
         /// Brand name (any case).
         brand: String,
@@ -46,7 +47,10 @@ enum ChannelAction {
         channel: Option<String>,
     },
     /// Remove a channel: codes for it are refused (1603) until one is set again.
-    #[command(after_help = CHANNEL_HELP)]
+    #[command(after_help = concat!(
+        "CHANNEL is EMAIL, SMS, WHATSAPP or ZALO (any case).\n\n",
+        "Example:\n  otpd channel remove ACME WHATSAPP"
+    ))]
     Remove {
         /// Brand name (any case).
         brand: String,
@@ -58,7 +62,11 @@ enum ChannelAction {
     /// Exits non-zero when the send failed. It skips the outbox and counts against no limit.
     #[command(
         after_help = "DESTINATION is a phone number with country code (+84901234567) \
-for SMS, WHATSAPP and ZALO, or an e-mail address for EMAIL."
+for SMS, WHATSAPP and ZALO, or an e-mail address for EMAIL.
+
+Examples:
+  otpd channel test ACME EMAIL alice@example.com
+  otpd channel test ACME SMS +84901234567"
     )]
     Test {
         /// Brand name (any case).
@@ -131,15 +139,19 @@ fn parse_pairs(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-pub async fn run(args: ChannelArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: ChannelArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let answer = match &args.action {
         ChannelAction::Set {
             brand,
             channel,
             settings,
         } => {
-            let body = json!({"settings": parse_pairs(settings)?});
+            let pairs = parse_pairs(settings)?;
+            if !pairs.keys().any(|k| normalise_key(k) == "provider") {
+                check_provider_is_implied(&client, brand, channel).await?;
+            }
+            let body = json!({"settings": pairs});
             client
                 .call(
                     Method::PUT,
@@ -217,6 +229,64 @@ pub async fn run(args: ChannelArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A key as the server compares it: case, `_` and `-` ignored.
+fn normalise_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `channel set` without `provider=` changes the provider the channel has. When that is none
+/// (not configured) or `log` (which takes no settings), says to name one, with an example.
+async fn check_provider_is_implied(
+    client: &AdminClient,
+    brand: &str,
+    channel: &str,
+) -> anyhow::Result<()> {
+    let list = client
+        .call(Method::GET, &["brands", brand, "channels"], None)
+        .await?;
+    let Some(kind) = ChannelKind::ALL
+        .iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(channel))
+    else {
+        return Ok(()); // the server names the valid channels
+    };
+    let current = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["channel"] == kind.as_str())
+        .and_then(|v| v["config"]["provider"].as_str())
+        .map(str::to_ascii_lowercase);
+    let (brand, channel) = (brand.to_ascii_uppercase(), kind.as_str());
+    let real = kind.providers().iter().copied().find(|p| *p != "log");
+    let example = real.map_or_else(String::new, |p| {
+        format!(
+            ", e.g. `otpd channel set {brand} {channel} provider={p} {}=…`",
+            match p {
+                "smtp" => "host",
+                "http" => "url",
+                "twilio" => "accountSid",
+                "whatsapp" => "phoneNumberId",
+                _ => "accessToken",
+            }
+        )
+    });
+    let choices = kind.providers().join(", ");
+    match current.as_deref() {
+        None => {
+            bail!("{channel} is not configured for {brand}: name its provider ({choices}){example}")
+        }
+        Some("log") => bail!(
+            "{brand}'s {channel} channel uses the log provider, which takes no settings: name \
+             the provider to switch to ({choices}){example}"
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The provider's answer; a failed send is an error, so scripts see a non-zero exit.
 fn report_test(answer: &Value, json: bool) -> anyhow::Result<()> {
     if json {
@@ -256,6 +326,8 @@ fn setting_rows(config: &Value) -> Vec<(String, String)> {
                     rows.push((format!("header.{name}"), human(v)));
                 }
             }
+            // A secret reads "set", or "" when it has none.
+            (_, Value::String(s)) if s.is_empty() => rows.push((key.clone(), "not set".into())),
             _ => rows.push((key.clone(), human(value))),
         }
     }

@@ -31,18 +31,16 @@ fn read_file(dir: &Path, name: &str) -> anyhow::Result<String> {
 
 impl AdminClient {
     /// Flags and environment win; what they leave out comes from the data directory.
-    pub fn connect(conn: &Connection) -> anyhow::Result<Self> {
-        let dir = conn
-            .data_dir
-            .clone()
-            .unwrap_or_else(otpd::config::default_data_dir);
+    /// `data_dir` is the running server's: its `admin.url` and `admin.token` say where the
+    /// admin API is and how to authenticate.
+    pub fn connect(conn: &Connection, data_dir: &Path) -> anyhow::Result<Self> {
         let url = match &conn.admin_url {
             Some(u) => u.clone(),
-            None => read_file(&dir, otpd::ADMIN_URL_FILE)?,
+            None => read_file(data_dir, otpd::ADMIN_URL_FILE)?,
         };
         let token = match &conn.admin_token {
             Some(t) => t.clone(),
-            None => read_file(&dir, otpd::ADMIN_TOKEN_FILE)?,
+            None => read_file(data_dir, otpd::ADMIN_TOKEN_FILE)?,
         };
         let base = Url::parse(&url).with_context(|| format!("admin URL {url:?}"))?;
         if base.cannot_be_a_base() {

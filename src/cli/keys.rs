@@ -3,7 +3,7 @@
 //! opening what they made until removed.
 
 use super::output::say;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use otpd::secrets::{KEY_ENV, KEY_FILE, ServerKeys, write_owner_only};
@@ -13,38 +13,38 @@ use otpd::secrets::{KEY_ENV, KEY_FILE, ServerKeys, write_owner_only};
     after_help = "A rotated ring is used from the next start of otpd. At that start, brand \
 records are re-sealed under the new key. Remove an old key only when nothing needs it any more: \
 codes issued and tokens signed before the rotation stop verifying without it (codes live at most \
-30 minutes, tokens as long as their brand's TTLs)."
+30 minutes, tokens as long as their brand's TTLs).
+
+Examples:
+  otpd keys list
+  otpd keys rotate                      then restart otpd
+  otpd keys remove 1                    once codes and tokens of key 1 have expired"
 )]
 pub struct KeysArgs {
     #[command(subcommand)]
     action: KeysAction,
-    /// The data directory [default: $OTPD_DATA_DIR, else $XDG_DATA_HOME/otpd, else
-    /// ~/.local/share/otpd].
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
 enum KeysAction {
     /// The key ids, the active one first (never the secrets).
+    #[command(after_help = "Example:\n  otpd --data-dir /var/lib/otpd keys list")]
     List,
     /// Add a new random key and make it the active one.
+    #[command(after_help = "Example (then restart otpd to use it):\n  otpd keys rotate")]
     Rotate,
     /// Remove an old key (not the active one).
+    #[command(after_help = "Example:\n  otpd keys remove 1")]
     Remove {
         /// The key id (from `otpd keys list`).
         id: u32,
     },
 }
 
-pub fn run(args: &KeysArgs) -> anyhow::Result<()> {
+pub fn run(args: &KeysArgs, dir: &Path) -> anyhow::Result<()> {
     if std::env::var_os(KEY_ENV).is_some() {
         bail!("{KEY_ENV} is set: the key ring lives in that variable, so change it there");
     }
-    let dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(otpd::config::default_data_dir);
     let path = dir.join(KEY_FILE);
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(

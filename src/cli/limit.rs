@@ -17,7 +17,13 @@ pub struct LimitArgs {
 
 const IDENTIFIER_HELP: &str = "IDENTIFIER is the customer's destination: MOBILE:84901234567, \
 EMAIL:a@example.com, or a bare phone number or e-mail address (an @ means e-mail). Numbers are \
-normalised as the public API does (+, spaces and - dropped).";
+normalised as the public API does (+, spaces and - dropped).
+
+Examples:
+  otpd limit set ACME +84901234567 20        this customer may get 20 codes a day
+  otpd limit show ACME alice@example.com     their limit, today's count, when it resets
+  otpd limit reset ACME MOBILE:84901234567   forget today's count (they can get codes again)
+  otpd limit unset ACME +84901234567         the brand's dailyOtpLimit applies again";
 
 #[derive(clap::Subcommand)]
 enum LimitAction {
@@ -56,14 +62,15 @@ enum LimitAction {
         identifier: String,
     },
     /// List the customers of a brand that have their own limit.
+    #[command(after_help = "Examples:\n  otpd limit list ACME\n  otpd limit list ACME --json")]
     List {
         /// Brand name (any case).
         brand: String,
     },
 }
 
-pub async fn run(args: LimitArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: LimitArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let answer = match &args.action {
         LimitAction::Set {
             brand,

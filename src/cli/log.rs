@@ -50,18 +50,27 @@ struct Filters {
 #[derive(clap::Subcommand)]
 enum LogAction {
     /// The newest records, newest first.
+    #[command(after_help = "Examples:
+  otpd log list --since 1h
+  otpd log list --brand ACME --outcome 1534 --since 7d
+  otpd log list --brand ACME --customer +84901234567
+  otpd log list --delivery FAILED --limit 20")]
     List(Filters),
     /// One record, with every delivery attempt.
+    #[command(after_help = "Example:\n  otpd log show 0193a4c2-7f1e-7c3a-9d2b-5e8f0a1b2c3d")]
     Show {
         /// The record id (from `otpd log list`).
         id: String,
     },
     /// The selected records as CSV on standard output.
+    #[command(after_help = "Examples:
+  otpd log export --brand ACME --since 30d > acme-november.csv
+  otpd log export --outcome 1534 --since 2026-11-01T00:00:00Z --limit 100000 > limit-hits.csv")]
     Export(Filters),
 }
 
-pub async fn run(args: LogArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: LogArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     match &args.action {
         LogAction::List(f) => {
             let query = f.query()?;

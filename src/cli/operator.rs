@@ -38,31 +38,48 @@ impl RoleArg {
 #[derive(clap::Subcommand)]
 enum OperatorAction {
     /// Add a console operator. Asks for the password twice on a terminal; otherwise reads one
-    /// line from standard input (`printf '%s\n' "$PW" | otpd operator add alice --role admin`).
+    /// line from standard input.
+    #[command(after_help = "Examples:
+  otpd operator add alice --role admin
+  printf '%s\\n' \"$PASSWORD\" | otpd operator add bob --role viewer")]
     Add {
         /// Login name: 1–64 of a-z 0-9 . _ - @.
         name: String,
+        /// What the operator may do.
         #[arg(long, value_enum)]
         role: RoleArg,
     },
     /// List the operators.
+    #[command(after_help = "Example:\n  otpd operator list")]
     List,
     /// Change an operator's role, or disable or enable them (a disabled operator's sessions end).
+    #[command(after_help = "Examples:
+  otpd operator set bob --role admin
+  otpd operator set bob --disable
+  otpd operator set bob --enable --role viewer")]
     Set {
+        /// The operator's login name.
         name: String,
+        /// The new role.
         #[arg(long, value_enum)]
         role: Option<RoleArg>,
+        /// Disable the operator: they cannot log in, and their sessions end.
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
+        /// Enable a disabled operator.
         #[arg(long)]
         enable: bool,
     },
     /// Give an operator a temporary password (printed once) to change at their next login.
-    ResetPassword { name: String },
+    #[command(after_help = "Example (a forgotten password):\n  otpd operator reset-password alice")]
+    ResetPassword {
+        /// The operator's login name.
+        name: String,
+    },
 }
 
-pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: OperatorArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let answer = match &args.action {
         OperatorAction::Add { name, role } => {
             let password = read_new_password()?;

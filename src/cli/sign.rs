@@ -8,6 +8,10 @@ use base64::Engine;
 use otpd::domain::signature::{SignedFields, sign};
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  otpd sign --secret \"$SECRET\" --path /auth/v1/otp/generate --fill --body \\
+    '{\"brand\":\"ACME\",\"identifierType\":\"MOBILE\",\"identifierValue\":\"+84901234567\",\"deviceId\":\"dev-1\",\"sessionId\":\"P-…\"}'
+  otpd sign --secret \"$SECRET\" --path /auth/v1/otp/validate --body-file request.json")]
 pub struct SignArgs {
     /// The brand's signing secret, base64 (as shown once by `otpd signing enable|rotate`).
     #[arg(long, env = "OTPD_SIGNING_SECRET")]

@@ -20,6 +20,9 @@ pub struct SigningArgs {
 enum SigningAction {
     /// Require a signed `hash` on some endpoints; creates a key (and prints its secret once)
     /// if the brand has no active one.
+    #[command(after_help = "Examples:
+  otpd signing enable ACME
+  otpd signing enable ACME --endpoints OTP_GENERATE,OTP_VALIDATE --window 300")]
     Enable {
         /// Brand name (any case).
         brand: String,
@@ -33,11 +36,15 @@ enum SigningAction {
     },
     /// Create a new active key (its secret is printed once); the old active key keeps
     /// verifying as RETIRING until you revoke it, so shipped apps keep working meanwhile.
+    #[command(after_help = "Example:\n  otpd signing rotate ACME")]
     Rotate {
         /// Brand name (any case).
         brand: String,
     },
     /// Revoke a key: requests signed with it are refused with 5004.
+    #[command(
+        after_help = "Examples:\n  otpd brand show ACME          (lists the key ids)\n  otpd signing revoke ACME 1"
+    )]
     Revoke {
         /// Brand name (any case).
         brand: String,
@@ -49,14 +56,15 @@ enum SigningAction {
         force: bool,
     },
     /// Stop requiring signatures (the keys are kept for when it is switched on again).
+    #[command(after_help = "Example:\n  otpd signing disable ACME")]
     Disable {
         /// Brand name (any case).
         brand: String,
     },
 }
 
-pub async fn run(args: SigningArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: SigningArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let (brand, answer) = match &args.action {
         SigningAction::Enable {
             brand,

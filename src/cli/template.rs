@@ -24,7 +24,13 @@ E-mail templates need --subject; their HTML body (optional) must also hold {otp}
 in it are HTML-escaped. SMS, WHATSAPP and ZALO take --text only (WhatsApp and Zalo send their \
 approved provider templates; the text is used by the log provider). Without --locale the \
 template is the channel's base one; a locale variant (vi-VN, vi, en) is picked for requests in \
-that locale or language, then the brand's defaultLocale, then the base, then the built-in one.";
+that locale or language, then the brand's defaultLocale, then the base, then the built-in one.
+
+Examples:
+  otpd template set ACME SMS --text '{brand}: your code is {otp}, valid {validityMinutes} min'
+  otpd template set ACME SMS --locale vi-VN --text 'Ma OTP {brand} cua ban: {otp}'
+  otpd template set ACME EMAIL --subject 'Your {brand} code' --text 'Code: {otp}' \\
+    --html-file otp-email.html";
 
 #[derive(clap::Subcommand)]
 enum TemplateAction {
@@ -52,6 +58,9 @@ enum TemplateAction {
         html_file: Option<PathBuf>,
     },
     /// Show the saved templates (and the built-in one where none is saved).
+    #[command(
+        after_help = "Examples:\n  otpd template show ACME\n  otpd template show ACME EMAIL --json"
+    )]
     Show {
         /// Brand name (any case).
         brand: String,
@@ -59,6 +68,7 @@ enum TemplateAction {
         channel: Option<String>,
     },
     /// Remove a channel's base template or a locale variant; the next match applies again.
+    #[command(after_help = "Example:\n  otpd template remove ACME SMS --locale vi-VN")]
     Remove {
         /// Brand name (any case).
         brand: String,
@@ -70,6 +80,9 @@ enum TemplateAction {
     },
     /// Render the template the brand would send (for a locale) with a sample code (123456…);
     /// for mobile channels also print the SMS encoding, length and segment count.
+    #[command(
+        after_help = "Examples:\n  otpd template preview ACME SMS\n  otpd template preview ACME SMS --locale vi-VN"
+    )]
     Preview {
         /// Brand name (any case).
         brand: String,
@@ -81,8 +94,8 @@ enum TemplateAction {
     },
 }
 
-pub async fn run(args: TemplateArgs) -> anyhow::Result<()> {
-    let client = AdminClient::connect(&args.conn)?;
+pub async fn run(args: TemplateArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let client = AdminClient::connect(&args.conn, data_dir)?;
     let answer = match &args.action {
         TemplateAction::Set {
             brand,

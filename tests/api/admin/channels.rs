@@ -721,6 +721,29 @@ async fn cli_channel_set_show_and_test_against_a_local_gateway() {
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("hots"), "{}", stderr(&refused));
 
+    // DEMO's EMAIL uses the log provider: a key without provider= gets told to name one.
+    let unnamed = app
+        .cli(&["channel", "set", "DEMO", "EMAIL", "host=smtp.example.com"])
+        .await;
+    assert!(!unnamed.status.success());
+    assert!(
+        stderr(&unnamed).contains("log provider")
+            && stderr(&unnamed).contains("provider=smtp host="),
+        "{}",
+        stderr(&unnamed)
+    );
+    let removed = app.cli(&["channel", "remove", "DEMO", "WHATSAPP"]).await;
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let unconfigured = app
+        .cli(&["channel", "set", "DEMO", "WHATSAPP", "phoneNumberId=1"])
+        .await;
+    assert!(
+        stderr(&unconfigured).contains("not configured for DEMO")
+            && stderr(&unconfigured).contains("provider=whatsapp"),
+        "{}",
+        stderr(&unconfigured)
+    );
+
     let smtp: Vec<String> = SMTP.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut args = vec!["channel", "set", "DEMO", "EMAIL"];
     args.extend(smtp.iter().map(String::as_str));

@@ -297,3 +297,60 @@ async fn cli_operator_add_reads_the_password_from_stdin_and_the_operator_can_log
     let (_, audit) = app.call(reqwest::Method::GET, "/audit", None).await;
     assert_eq!(audit["entries"][0]["actor"], "cli");
 }
+
+/// Runs the `otpd` binary with no server and no data directory of the environment.
+fn otpd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(args)
+        .env_remove("OTPD_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_names_the_commit() {
+    let out = otpd(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rest = text
+        .trim()
+        .strip_prefix(&format!("otpd {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("{text}"));
+    let commit = rest.strip_suffix(')').unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_cover_the_commands() {
+    for (shell, marker) in [
+        ("bash", "_otpd()"),
+        ("zsh", "#compdef otpd"),
+        ("fish", "complete -c otpd"),
+    ] {
+        let out = otpd(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script:.300}");
+        for command in ["serve", "brand", "reset-password", "data-dir"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let refused = otpd(&["completions", "tcsh"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("bash"), "{}", stderr(&refused));
+
+    let man = otpd(&["manpage"]);
+    assert!(man.status.success());
+    let page = stdout(&man);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH otpd"),
+        "{page:.300}"
+    );
+    assert!(
+        page.contains("operator") && page.contains("data\\-dir"),
+        "{page:.300}"
+    );
+}
