@@ -27,15 +27,16 @@ def markdown_files() -> list[Path]:
     return [ROOT / line for line in out.splitlines() if (ROOT / line).is_file()]
 
 
-def prose_lines(path: Path):
-    """The lines outside fenced code blocks, with their numbers; inline code removed."""
+def prose_lines(path: Path, keep_code: bool = False):
+    """The lines outside fenced code blocks, with their numbers; inline code removed unless
+    `keep_code` (a heading's anchor keeps the text of its code spans)."""
     fenced = False
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if FENCE.match(line):
             fenced = not fenced
             continue
         if not fenced:
-            yield number, re.sub(r"`[^`]*`", "", line)
+            yield number, line if keep_code else re.sub(r"`[^`]*`", "", line)
 
 
 def slug(heading: str) -> str:
@@ -50,7 +51,7 @@ def anchors(path: Path, cache: dict[Path, set[str]]) -> set[str]:
     if path not in cache:
         seen: dict[str, int] = {}
         found = set()
-        for _, line in prose_lines(path):
+        for _, line in prose_lines(path, keep_code=True):
             m = HEADING.match(line)
             if not m:
                 continue

@@ -1,4 +1,4 @@
-//! The application codes of API.md §7: every answer the public API can give. The HTTP status of
+//! The application codes of docs/api.md §7: every answer the public API can give. The HTTP status of
 //! each is chosen in one place, `http::error`.
 
 use std::borrow::Cow;
@@ -54,6 +54,32 @@ pub enum ApiCode {
 }
 
 impl ApiCode {
+    /// Every code, in numeric order: for documentation checks and exhaustive tests.
+    pub const ALL: &'static [Self] = &[
+        Self::UnableToValidate,
+        Self::UnableToGenerate,
+        Self::UnsupportedBrand,
+        Self::InvalidSession,
+        Self::InvalidOtp,
+        Self::MobileMismatch,
+        Self::DeviceMismatch,
+        Self::BrandMismatch,
+        Self::MaxAttempts,
+        Self::InvalidDetails,
+        Self::DailyLimit,
+        Self::LimitZero,
+        Self::NoOtpGenerated,
+        Self::DestinationRequired,
+        Self::IdentifierMismatch,
+        Self::InvalidIdentifierType,
+        Self::FallbackNeedsMobile,
+        Self::FallbackNeedsEmail,
+        Self::ChannelNotConfigured,
+        Self::ResendTooSoon,
+        Self::ClientRateLimited,
+        Self::Tampered,
+    ];
+
     pub const fn code(self) -> u16 {
         match self {
             Self::UnableToValidate => 1502,
@@ -154,5 +180,64 @@ impl Refusal {
 impl From<ApiCode> for Refusal {
     fn from(code: ApiCode) -> Self {
         Self::new(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` holds every variant once. The list below is checked by an exhaustive `match`: a new
+    /// variant does not compile until it is added here, and then this test fails until it is
+    /// in `ALL` too.
+    #[test]
+    fn all_lists_every_code_once_in_numeric_order() {
+        macro_rules! variants {
+            ($($v:ident),* $(,)?) => {{
+                #[allow(dead_code)] // reason: exists only to be exhaustive
+                fn exhaustive(c: ApiCode) {
+                    match c {
+                        $(ApiCode::$v => {})*
+                    }
+                }
+                [$(ApiCode::$v),*]
+            }};
+        }
+        let every = variants![
+            UnableToValidate,
+            UnableToGenerate,
+            UnsupportedBrand,
+            InvalidSession,
+            InvalidOtp,
+            MobileMismatch,
+            DeviceMismatch,
+            BrandMismatch,
+            MaxAttempts,
+            InvalidDetails,
+            DailyLimit,
+            LimitZero,
+            NoOtpGenerated,
+            DestinationRequired,
+            IdentifierMismatch,
+            InvalidIdentifierType,
+            FallbackNeedsMobile,
+            FallbackNeedsEmail,
+            ChannelNotConfigured,
+            ResendTooSoon,
+            ClientRateLimited,
+            Tampered,
+        ];
+        assert_eq!(ApiCode::ALL.len(), every.len());
+        for c in every {
+            assert!(
+                ApiCode::ALL.contains(&c),
+                "{c:?} is missing from ApiCode::ALL"
+            );
+        }
+        let numbers: Vec<u16> = ApiCode::ALL.iter().map(|c| c.code()).collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "ALL is in numeric order without duplicates: {numbers:?}"
+        );
     }
 }

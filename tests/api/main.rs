@@ -6,6 +6,7 @@ mod codes;
 mod concurrency;
 mod crash;
 mod delivery;
+mod docs;
 mod flow;
 mod hardening;
 mod helpers;
