@@ -1,4 +1,4 @@
-//! `otpd signing …`: payload signing of a brand (API.md §5). A new key's secret is printed
+//! `otpd signing …`: payload signing of a brand (docs/api.md §5). A new key's secret is printed
 //! once, when it is created; the server cannot show it again.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Brands (tenants) and their settings (API.md §9). `BrandSettings` is the settings document:
+//! Brands (tenants) and their settings (docs/api.md §9). `BrandSettings` is the settings document:
 //! its serialised field names are the public setting names used by the admin API, the CLI and
 //! the store, so every save goes through [`BrandSettings::apply`] and [`BrandSettings::validate`].
 

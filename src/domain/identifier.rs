@@ -1,4 +1,4 @@
-//! Customer identifiers (API.md §2): parsed and normalised once at the boundary. Normalised
+//! Customer identifiers (docs/api.md §2): parsed and normalised once at the boundary. Normalised
 //! values are what sessions, limits and logs store and compare.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The per-customer OTP limits (API.md §4): the resend cooldown (1701) and the daily limit
+//! The per-customer OTP limits (docs/api.md §4): the resend cooldown (1701) and the daily limit
 //! (1534), on a calendar day in the brand's time zone or on a rolling window. Pure: the store
 //! runs [`charge`] inside the issuing transaction, which makes the count exact.
 

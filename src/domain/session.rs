@@ -1,4 +1,4 @@
-//! Sessions (API.md §3): what a `sessionId` is bound to, and the code it currently holds.
+//! Sessions (docs/api.md §3): what a `sessionId` is bound to, and the code it currently holds.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Payload signing v1 (API.md §5): the canonical message, HMAC-SHA256 under a brand's key ring,
+//! Payload signing v1 (docs/api.md §5): the canonical message, HMAC-SHA256 under a brand's key ring,
 //! verified in constant time against every key that is not revoked.
 
 use hmac::{Hmac, KeyInit, Mac};

@@ -1,4 +1,4 @@
-//! The one place that chooses HTTP statuses (API.md §1, §7) and writes the envelope
+//! The one place that chooses HTTP statuses (docs/api.md §1, §7) and writes the envelope
 //! `{"status": {"success", "code", "message"}}`. Internal details never reach a client.
 
 use axum::Json;

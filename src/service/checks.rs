@@ -1,4 +1,4 @@
-//! The checks every public operation shares, in API.md's order: the request's identifier and
+//! The checks every public operation shares, in docs/api.md's order: the request's identifier and
 //! brand (1519, 1546, 1504), the session binding (1505, 1541/1507, 1508, 1509) and the payload
 //! signature (5004).
 

@@ -64,7 +64,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The text of the signed fields as a request sent them (API.md §5), for building the signed
+/// The text of the signed fields as a request sent them (docs/api.md §5), for building the signed
 /// message.
 pub struct SentForSigning {
     time_stamp: String,

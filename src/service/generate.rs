@@ -1,4 +1,4 @@
-//! `otp/generate` (API.md §4), the heart of otpd. Checks in the contract's order — request,
+//! `otp/generate` (docs/api.md §4), the heart of otpd. Checks in the contract's order — request,
 //! session, signature, short-window limits, daily limit — then ONE store transaction issues
 //! the code (keyed hash only), charges the limit, queues the sealed delivery and writes the
 //! issuance-log record. Every request, accepted or refused, leaves exactly one log record.

@@ -1,6 +1,6 @@
 //! Use-cases: one function per public operation (`issue_token`, `generate_otp`,
 //! `validate_otp`) and the admin operations. Each takes `now` from the clock, applies the rules
-//! of `domain/` in the order API.md gives, and reads and writes through `store/`.
+//! of `domain/` in the order docs/api.md gives, and reads and writes through `store/`.
 
 pub mod admin;
 pub mod auth;

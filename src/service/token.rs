@@ -1,4 +1,4 @@
-//! `token/generate` (API.md §3): opens a session bound to (brand, identifier, device, path).
+//! `token/generate` (docs/api.md §3): opens a session bound to (brand, identifier, device, path).
 //! The answer never reveals whether the identifier is a known customer.
 
 use serde::Serialize;

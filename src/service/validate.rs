@@ -1,4 +1,4 @@
-//! `otp/validate` (API.md §6): one constant-time comparison against the session's keyed hash,
+//! `otp/validate` (docs/api.md §6): one constant-time comparison against the session's keyed hash,
 //! inside a compare-and-swap on the session, so a code is accepted at most once even under
 //! concurrent attempts. Wrong, expired and used codes get the same 1506; every 1506 counts
 //! against the session, and a resend does not reset that count.

@@ -1,4 +1,4 @@
-//! Group commit. sled's `flush_async` deadlocks under concurrent load (ARCHITECTURE.md, Store),
+//! Group commit. sled's `flush_async` deadlocks under concurrent load (seen in our load tests),
 //! so one task runs the blocking `Db::flush()` in a loop on a blocking thread. A writer that
 //! committed asks for the generation of the next flush to *start* and waits until it finished:
 //! that flush began after the commit, so it covers it, and every writer waiting meanwhile

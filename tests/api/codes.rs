@@ -1,4 +1,4 @@
-//! Every code of API.md §7 these endpoints can produce, provoked over real HTTP.
+//! Every code of docs/api.md §7 these endpoints can produce, provoked over real HTTP.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Payload signing v1 (API.md §5): correct hashes pass; missing, wrong, stale, replayed or
+//! Payload signing v1 (docs/api.md §5): correct hashes pass; missing, wrong, stale, replayed or
 //! other-endpoint hashes get 5004; a retiring key verifies until revoked.
 
 use std::time::Duration;

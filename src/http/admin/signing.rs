@@ -1,4 +1,4 @@
-//! Admin routes for payload signing (API.md §5): switching it on and off, rotating and revoking
+//! Admin routes for payload signing (docs/api.md §5): switching it on and off, rotating and revoking
 //! keys, and checking a client's hash.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Payload-signing keys (API.md §5): switching signing on and off, rotating and revoking keys.
+//! Payload-signing keys (docs/api.md §5): switching signing on and off, rotating and revoking keys.
 //! A secret leaves the server once, in the answer to the call that created it.
 
 use base64::Engine;

@@ -1,6 +1,6 @@
 /**
  * What otpd's answer codes and delivery states mean, in an operator's words. The issuance log
- * and the dashboard share these (API.md §7 is the source).
+ * and the dashboard share these (docs/api.md §7 is the source).
  */
 import type { Tone } from '$lib/components/types';
 

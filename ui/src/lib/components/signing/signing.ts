@@ -38,7 +38,7 @@ export const KEY_STATES: Record<KeyState, { tone: Tone; label: string; meaning: 
 	REVOKED: { tone: 'neutral', label: 'Revoked', meaning: 'verifies nothing' }
 };
 
-/** The names of the signed message's lines, in order (API.md §5). */
+/** The names of the signed message's lines, in order (docs/api.md §5). */
 export const MESSAGE_FIELDS = [
 	'version',
 	'timeStamp',
