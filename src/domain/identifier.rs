@@ -95,11 +95,14 @@ impl Destination {
         normalise_email(raw).map(Self::Email)
     }
 
-    /// The stable key used in the store: `MOBILE:<digits>` or `EMAIL:<address>`.
+    /// The stable key used in the store: `MOBILE:<digits>` or `EMAIL:<address>`, the address
+    /// case-folded whole. The daily limit, the cooldown, overrides and the log's customer
+    /// index key on it: `Jane@x.com` and `jane@x.com` are one inbox, so one limit (a client
+    /// cannot get a fresh limit by changing the case). Delivery uses the address as given.
     pub fn key(&self) -> String {
         match self {
             Self::Mobile(m) => format!("MOBILE:{m}"),
-            Self::Email(e) => format!("EMAIL:{e}"),
+            Self::Email(e) => format!("EMAIL:{}", e.to_lowercase()),
         }
     }
 
@@ -241,6 +244,16 @@ mod tests {
     fn email_domain_is_lower_cased_but_local_part_kept() {
         let id = Identifier::parse(IdentifierType::Email, "Jane.Doe@Example.COM").unwrap();
         assert_eq!(id.value(), "Jane.Doe@example.com");
+    }
+
+    #[test]
+    fn email_keys_ignore_case_so_one_inbox_has_one_limit() {
+        let a = Destination::email("Jane.Doe@Example.com").unwrap();
+        let b = Destination::email("jane.doe@example.COM").unwrap();
+        assert_ne!(a, b, "delivery keeps the address as given");
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.key(), "EMAIL:jane.doe@example.com");
+        assert_eq!(a.address(), "Jane.Doe@example.com");
     }
 
     #[test]

@@ -348,6 +348,42 @@ async fn the_resend_cooldown_1701_and_daily_limit_1534_set_retry_after() {
     assert_eq!(headers["retry-after"], (13 * 3600 + 59 * 60).to_string());
 }
 
+/// One inbox, one limit: the cooldown and the daily limit count an address whatever the case
+/// of its letters, so changing the case gets no fresh allowance.
+#[tokio::test]
+async fn email_limits_ignore_the_case_of_the_address() {
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.settings.daily_otp_limit = 1;
+        b.settings.resend_cooldown_seconds = 30;
+    });
+    let first = app.session("EMAIL", "Jane.Doe@example.com").await;
+    assert_eq!(
+        app.generate("EMAIL", "Jane.Doe@example.com", &first)
+            .await
+            .0,
+        200
+    );
+    let other_case = app.session("EMAIL", "jane.doe@EXAMPLE.com").await;
+    let (status, body, _) = app
+        .generate("EMAIL", "jane.doe@EXAMPLE.com", &other_case)
+        .await;
+    assert_eq!((status, code(&body)), (429, 1701), "the cooldown: {body}");
+    app.clock.advance(Duration::from_secs(30));
+    let (status, body, _) = app
+        .generate(
+            "EMAIL",
+            "JANE.DOE@example.com",
+            &app.session("EMAIL", "JANE.DOE@example.com").await,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (429, 1534),
+        "the daily limit: {body}"
+    );
+}
+
 #[tokio::test]
 async fn the_client_address_rate_limit_1702() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
