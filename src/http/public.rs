@@ -9,6 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -147,7 +148,7 @@ async fn token_mobile(
         "/auth/v1/token/generate",
         peer,
         &headers,
-        None,
+        Ok(None),
         body,
     )
     .await
@@ -168,7 +169,7 @@ async fn token_web(
         "/auth/v1/web/token/generate",
         peer,
         &headers,
-        None,
+        Ok(None),
         body,
     )
     .await
@@ -181,7 +182,7 @@ async fn generate_mobile(
     State(s): State<Arc<Services>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<GenerateQuery>,
+    query: Result<Query<GenerateQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     handle(
@@ -191,7 +192,7 @@ async fn generate_mobile(
         "/auth/v1/otp/generate",
         peer,
         &headers,
-        q.fallback_channel,
+        fallback_channel(query),
         body,
     )
     .await
@@ -204,7 +205,7 @@ async fn generate_web(
     State(s): State<Arc<Services>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<GenerateQuery>,
+    query: Result<Query<GenerateQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     handle(
@@ -214,7 +215,7 @@ async fn generate_web(
         "/auth/v1/web/otp/generate",
         peer,
         &headers,
-        q.fallback_channel,
+        fallback_channel(query),
         body,
     )
     .await
@@ -235,7 +236,7 @@ async fn validate_mobile(
         "/auth/v1/otp/validate",
         peer,
         &headers,
-        None,
+        Ok(None),
         body,
     )
     .await
@@ -256,10 +257,20 @@ async fn validate_web(
         "/auth/v1/web/otp/validate",
         peer,
         &headers,
-        None,
+        Ok(None),
         body,
     )
     .await
+}
+
+/// The `fallbackChannel` query parameter; a query string that cannot be read (the parameter
+/// twice, bad percent-encoding) is a malformed request (1519), not axum's plain-text 400.
+fn fallback_channel(
+    query: Result<Query<GenerateQuery>, QueryRejection>,
+) -> Result<Option<String>, Refusal> {
+    query.map(|Query(q)| q.fallback_channel).map_err(|_| {
+        Refusal::invalid("the query string could not be read (fallbackChannel once at most)")
+    })
 }
 
 /// Reads the body as one request object or a batch, and answers each.
@@ -271,9 +282,13 @@ async fn handle(
     path: &'static str,
     peer: SocketAddr,
     headers: &HeaderMap,
-    fallback_channel: Option<String>,
+    fallback_channel: Result<Option<String>, Refusal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let (fallback_channel, items) = match fallback_channel {
+        Ok(f) => (f, read_items(headers, body)),
+        Err(refusal) => (None, Err(refusal)),
+    };
     let ctx = RequestContext {
         operation: op,
         flow,
@@ -281,7 +296,7 @@ async fn handle(
         client: client_addr(peer, headers, &s.config.trusted_proxies),
         fallback_channel,
     };
-    let items = match read_items(headers, body) {
+    let items = match items {
         Ok(items) => items,
         Err(refusal) => {
             if op == Operation::Generate {

@@ -309,6 +309,21 @@ async fn destination_and_channel_codes_1540_1601_1602_1603() {
         .post("/auth/v1/otp/generate?fallbackChannel=PIGEON", &body)
         .await;
     assert_eq!(code(&r), 1519);
+    // A query string that cannot be read is a malformed request too, in the envelope.
+    let (status, r, _) = app
+        .post(
+            "/auth/v1/web/otp/generate?fallbackChannel=SMS&fallbackChannel=EMAIL",
+            &body,
+        )
+        .await;
+    assert_eq!((status, code(&r)), (400, 1519), "{r}");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("query string"),
+        "{r}"
+    );
 
     let email_session = app.session("EMAIL", "jane@example.com").await;
     let (_, r, _) = app
