@@ -103,6 +103,10 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
     config.apply_overrides(&store.runtime_overrides()?);
     let config = Arc::new(config);
     let resealed = store.reseal_brands()?;
+    secrets::write_owner_only(
+        &config.data_dir.join(secrets::SEALED_WITH_FILE),
+        format!("{}\n", keys.active_id()).as_bytes(),
+    )?;
     if resealed > 0 {
         tracing::info!(
             brands = resealed,
@@ -246,7 +250,8 @@ fn new_admin_token() -> String {
     hex::encode(bytes)
 }
 
-fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+/// Creates the data directory (and its parents) and makes it the owner's alone (0700).
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
     #[cfg(unix)]

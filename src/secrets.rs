@@ -22,6 +22,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 pub const KEY_FILE: &str = "server-keys.json";
 pub const KEY_ENV: &str = "OTPD_SERVER_KEYS";
+/// In the data directory: the id of the key the store's brand records were last sealed
+/// under (written at every start), so `otpd keys remove` can refuse to remove it.
+pub const SEALED_WITH_FILE: &str = "store-sealed-with";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -342,9 +345,14 @@ fn code_mac(
     mac.finalize().into_bytes().into()
 }
 
-/// Writes a file only its owner can read (0600 on Unix).
+/// Writes a file only its owner can read (0600 on Unix), atomically: the bytes go to a
+/// temporary file beside it, which is synced and then renamed over `path`, so a crash leaves
+/// the old file or the new one, never a truncated key ring.
 pub fn write_owner_only(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
     use std::io::Write;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -352,14 +360,27 @@ pub fn write_owner_only(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error>
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
+    let mut file = options.open(&tmp)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     file.write_all(bytes)?;
-    file.sync_all()
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    // The rename itself is durable once the directory is synced.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn warn_if_readable_by_others(path: &Path) {
@@ -381,6 +402,27 @@ mod tests {
 
     fn ring() -> ServerKeys {
         ServerKeys::from_json(&ServerKeys::new_key_file(7).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn owner_only_files_are_replaced_whole_and_stay_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server-keys.json");
+        write_owner_only(&path, b"first").unwrap();
+        write_owner_only(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // Only the file itself: the temporary one was renamed over it.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["server-keys.json"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub async fn backup(args: BackupArgs, data_dir: &Path) -> anyhow::Result<()> {
 
 /// Restores into `dir` (`--data-dir`: the new data directory).
 pub fn restore(args: &RestoreArgs, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    otpd::create_private_dir(dir)?;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     let entries =

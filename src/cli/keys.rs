@@ -6,14 +6,15 @@ use super::output::say;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use otpd::secrets::{KEY_ENV, KEY_FILE, ServerKeys, write_owner_only};
+use otpd::secrets::{KEY_ENV, KEY_FILE, SEALED_WITH_FILE, ServerKeys, write_owner_only};
 
 #[derive(clap::Args)]
 #[command(
     after_help = "A rotated ring is used from the next start of otpd. At that start, brand \
 records are re-sealed under the new key. Remove an old key only when nothing needs it any more: \
 codes issued and tokens signed before the rotation stop verifying without it (codes live at most \
-30 minutes, tokens as long as their brand's TTLs).
+30 minutes, tokens as long as their brand's TTLs; AUTH keys of a brand without keyTtlSeconds never \
+expire, so they stop verifying only when their server key is removed).
 
 Examples:
   otpd keys list
@@ -70,6 +71,15 @@ pub fn run(args: &KeysArgs, dir: &Path) -> anyhow::Result<()> {
             say!("Key {id} is now the active key; restart otpd to use it.");
         }
         KeysAction::Remove { id } => {
+            let sealed_with = std::fs::read_to_string(dir.join(SEALED_WITH_FILE))
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok());
+            if sealed_with == Some(*id) {
+                bail!(
+                    "the store's brand records are still sealed under key {id}: start otpd once \
+                     (it re-seals them under the active key), then remove key {id}"
+                );
+            }
             let next = ServerKeys::key_file_without(&text, *id)?;
             write_owner_only(&path, next.as_bytes())?;
             say!("Key {id} removed; restart otpd for it to take effect.");

@@ -57,6 +57,13 @@ async fn rotating_and_retiring_a_server_key() {
             let out = keys_cli(dir, &["rotate"]);
             assert!(out.status.success(), "{out:?}");
             assert!(String::from_utf8_lossy(&out.stdout).contains("Key 2 is now the active key"));
+            // Before a start re-seals the brands under key 2, key 1 cannot leave.
+            let early = keys_cli(dir, &["remove", "1"]);
+            assert!(!early.status.success());
+            assert!(
+                String::from_utf8_lossy(&early.stderr).contains("start otpd once"),
+                "{early:?}"
+            );
         })
         .await;
     assert_eq!(jwks_kids(&app).await, ["2", "1"], "both keys are published");

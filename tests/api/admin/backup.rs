@@ -50,6 +50,12 @@ async fn a_backup_restores_into_a_new_data_directory_with_everything_in_it() {
             .output()
             .unwrap()
     };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(new_dir.path(), open).unwrap();
+    }
     let out = restore(new_dir.path(), &file);
     assert!(
         out.status.success(),
@@ -57,6 +63,19 @@ async fn a_backup_restores_into_a_new_data_directory_with_everything_in_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("copy server-keys.json"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(new_dir.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the restored data directory is private"
+        );
+    }
     std::fs::copy(
         app.dir.path().join(otpd::secrets::KEY_FILE),
         new_dir.path().join(otpd::secrets::KEY_FILE),
