@@ -146,9 +146,16 @@ pub(crate) async fn hash_password(
         .map_err(AdminError::Internal)
 }
 
+/// Password checks running at once, at most: each takes 19 MiB and a core for tens of
+/// milliseconds, so a flood of logins queues here instead of exhausting memory.
+static VERIFY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 async fn password_matches(password: &str, stored: Option<&Operator>) -> bool {
     let password = password.to_owned();
     let hash = stored.map_or_else(|| crate::password::decoy().clone(), |o| o.password.clone());
+    let Ok(_slot) = VERIFY_SLOTS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
         .await
         .unwrap_or(false)
@@ -183,14 +190,13 @@ impl Services {
         let now_ms = self.clock.now_ms();
         let account: String = name.trim().to_ascii_lowercase().chars().take(64).collect();
         self.login_throttle
-            .check(&account, client, now_ms)
+            .begin(&account, client, now_ms)
             .map_err(|retry_after_secs| AdminError::Throttled { retry_after_secs })?;
         let operator = match OperatorName::parse(name) {
             Ok(n) => self.store.operator(&n)?,
             Err(_) => None,
         };
         if !password_matches(password, operator.as_ref()).await {
-            self.login_throttle.failed(&account, client, now_ms);
             tracing::info!(account = %account, client = %client, "console login failed");
             return Err(unauthorized(WRONG_LOGIN));
         }
@@ -200,7 +206,7 @@ impl Services {
         if operator.disabled {
             return Err(unauthorized("this account is disabled; ask an admin"));
         }
-        self.login_throttle.succeeded(&account);
+        self.login_throttle.succeeded(&account, client);
         self.store.update_operator(&operator.name, |mut o| {
             o.last_login_ms = Some(now_ms);
             Ok::<_, AdminError>(o)
