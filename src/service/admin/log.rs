@@ -200,10 +200,11 @@ fn csv_row(r: &IssuanceRecord) -> String {
     line
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`
-/// or `@` is prefixed with `'` so spreadsheets do not run it as a formula.
+/// A CSV field, quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`,
+/// `@`, tab or carriage return is prefixed with `'` so spreadsheets do not run it as a formula
+/// (OWASP's CSV injection list).
 fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {
         v.to_owned()
@@ -223,6 +224,8 @@ mod tests {
     fn csv_fields_are_quoted_and_defused() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("+84901234567"), "'+84901234567");
