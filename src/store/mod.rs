@@ -47,6 +47,11 @@ pub enum StoreError {
     FlushFailed,
     #[error("{0} is in use by another otpd (one process owns a store; stop the other first)")]
     Locked(String),
+    #[error(
+        "the store was written by a newer otpd (store schema {found}; this otpd reads up to \
+         {supported}): run that version or a newer one, or restore a backup made before the upgrade"
+    )]
+    TooNew { found: u32, supported: u32 },
 }
 
 /// A tree's raw entries: (key, value) bytes.
@@ -112,7 +117,9 @@ pub struct Store {
     durability: Durability,
 }
 
-const SCHEMA_VERSION: u32 = 1;
+/// The version of the store's layout and record formats. Raise it with any change an older
+/// otpd would misread; an otpd refuses a store whose version is above its own.
+pub const SCHEMA_VERSION: u32 = 1;
 
 impl Store {
     /// Opens (or creates) the store in `dir`. Must run inside a tokio runtime (the flusher).
@@ -141,6 +148,19 @@ impl Store {
             }
         };
         let tree = |name: &str| db.open_tree(name);
+        // A newer otpd may have changed record formats this one would misread or overwrite.
+        let found = tree("meta")?
+            .get("schema_version")?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes);
+        if let Some(found) = found
+            && found > SCHEMA_VERSION
+        {
+            return Err(StoreError::TooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
         let store = Self {
             brands: tree("brands")?,
             sessions: tree("sessions")?,

@@ -37,7 +37,11 @@ impl DataDir {
 }
 
 pub async fn spawn_app() -> App {
-    let inner = crate::helpers::spawn_app().await;
+    wrap(crate::helpers::spawn_app().await)
+}
+
+/// The admin view of a running test server.
+pub fn wrap(inner: TestApp) -> App {
     let running = inner.server.as_ref().unwrap();
     App {
         admin: format!("http://{}/admin/api", running.admin_addr),

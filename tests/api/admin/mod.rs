@@ -12,3 +12,4 @@ mod limits;
 mod log;
 mod settings;
 mod signing;
+mod upgrade;
