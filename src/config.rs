@@ -36,6 +36,13 @@ pub struct Config {
     /// A console session ends after this many minutes without a request (and always 12 hours
     /// after login).
     pub console_session_idle_minutes: u32,
+    /// TLS on the public listener: a PEM certificate chain and its private key (both or
+    /// neither; reloaded on SIGHUP).
+    pub public_tls_cert: Option<PathBuf>,
+    pub public_tls_key: Option<PathBuf>,
+    /// TLS on the admin listener (the console's cookie then gets `Secure`).
+    pub admin_tls_cert: Option<PathBuf>,
+    pub admin_tls_key: Option<PathBuf>,
     /// Where each setting that is not a default came from (setting name → source).
     #[serde(skip)]
     pub sources: BTreeMap<String, Source>,
@@ -102,6 +109,10 @@ impl Default for Config {
             log_format: LogFormat::Human,
             demo_brand: true,
             console_session_idle_minutes: 30,
+            public_tls_cert: None,
+            public_tls_key: None,
+            admin_tls_cert: None,
+            admin_tls_key: None,
             sources: BTreeMap::new(),
         }
     }
@@ -156,9 +167,36 @@ const ENV_SETTINGS: &[(&str, &str)] = &[
         "OTPD_CONSOLE_SESSION_IDLE_MINUTES",
         "consoleSessionIdleMinutes",
     ),
+    ("OTPD_PUBLIC_TLS_CERT", "publicTlsCert"),
+    ("OTPD_PUBLIC_TLS_KEY", "publicTlsKey"),
+    ("OTPD_ADMIN_TLS_CERT", "adminTlsCert"),
+    ("OTPD_ADMIN_TLS_KEY", "adminTlsKey"),
 ];
 
+/// A listener's TLS certificate chain and private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 impl Config {
+    /// The public listener's TLS files, when it serves TLS.
+    pub fn public_tls(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.public_tls_cert.clone()?,
+            key: self.public_tls_key.clone()?,
+        })
+    }
+
+    /// The admin listener's TLS files, when it serves TLS.
+    pub fn admin_tls(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.admin_tls_cert.clone()?,
+            key: self.admin_tls_key.clone()?,
+        })
+    }
+
     /// Reads `file` (if given), then applies `OTPD_*` variables from `env`.
     pub fn load(
         file: Option<&Path>,
@@ -228,8 +266,19 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
-        if self.log_retention_days == 0 {
-            return bad("logRetentionDays must be at least 1");
+        if !(1..=3650).contains(&self.log_retention_days) {
+            return bad("logRetentionDays must be between 1 and 3650");
+        }
+        for (listener, cert, key) in [
+            ("public", &self.public_tls_cert, &self.public_tls_key),
+            ("admin", &self.admin_tls_cert, &self.admin_tls_key),
+        ] {
+            if cert.is_some() != key.is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "{listener}TlsCert and {listener}TlsKey go together: set both for TLS on the \
+                     {listener} listener, or neither"
+                )));
+            }
         }
         if self.max_concurrent_requests == 0 || self.delivery_workers == 0 {
             return bad("maxConcurrentRequests and deliveryWorkers must be at least 1");

@@ -37,6 +37,9 @@ use crate::store::Store;
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// Where the admin API listens, for the CLI.
 pub const ADMIN_URL_FILE: &str = "admin.url";
+/// In the data directory when the admin listener serves TLS: its certificate, which the CLI
+/// trusts for the https `admin.url`.
+pub const ADMIN_CERT_FILE: &str = "admin-cert.pem";
 
 /// What tests and embedders may swap.
 pub struct RunOptions {
@@ -71,11 +74,33 @@ pub struct RunningServer {
     /// (`http://<admin>/setup#token=<token>`), valid for an hour.
     pub setup_token: Option<String>,
     pub services: Arc<Services>,
+    /// The listeners' TLS configurations, for [`RunningServer::reload_tls`].
+    tls: Vec<Arc<http::tls::ReloadableTls>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
+    /// Reads every listener's TLS certificate and key again (on SIGHUP): new connections use
+    /// them, open ones keep theirs. A pair that fails to load keeps the old one; the error says
+    /// which. Answers how many listeners were reloaded.
+    pub fn reload_tls(&self) -> anyhow::Result<usize> {
+        let problems: Vec<String> = self
+            .tls
+            .iter()
+            .filter_map(|tls| tls.reload().err().map(|e| format!("{e:#}")))
+            .collect();
+        copy_admin_cert(&self.services.config);
+        if problems.is_empty() {
+            Ok(self.tls.len())
+        } else {
+            Err(anyhow::anyhow!(
+                "{}; the previous certificate stays in use",
+                problems.join("; ")
+            ))
+        }
+    }
+
     /// Stops accepting, drains requests and deliveries in flight, flushes and closes the store.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
@@ -128,6 +153,21 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
 
     let setup_token = services.issue_setup_token()?;
 
+    // TLS files are read before binding: a bad pair stops the start with its file named.
+    let load_tls = |files: Option<config::TlsFiles>| {
+        files
+            .map(|f| http::tls::ReloadableTls::load(f).map(Arc::new))
+            .transpose()
+    };
+    let (public_tls, admin_tls) =
+        match (load_tls(config.public_tls()), load_tls(config.admin_tls())) {
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(e), _) | (_, Err(e)) => {
+                services.store.close().await?;
+                return Err(e);
+            }
+        };
+
     let public = match TcpListener::bind(config.public_listen).await {
         Ok(listener) => Some(listener),
         Err(e) if options.public_listener_optional => {
@@ -163,10 +203,12 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         &config.data_dir.join(ADMIN_TOKEN_FILE),
         admin_token.as_bytes(),
     )?;
+    let scheme = if admin_tls.is_some() { "https" } else { "http" };
     secrets::write_owner_only(
         &config.data_dir.join(ADMIN_URL_FILE),
-        format!("http://{admin_addr}").as_bytes(),
+        format!("{scheme}://{admin_addr}").as_bytes(),
     )?;
+    copy_admin_cert(&config);
 
     let (shutdown, rx) = watch::channel(false);
     let outbox = Outbox {
@@ -187,6 +229,7 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
                 &config,
             ),
             config.clone(),
+            admin_tls.clone(),
             rx.clone(),
             options.drain,
         )),
@@ -198,6 +241,7 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
             public,
             http::harden(http::public_router(services.clone()), &config),
             config.clone(),
+            public_tls.clone(),
             rx,
             options.drain,
         )));
@@ -209,9 +253,26 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         admin_token,
         setup_token,
         services,
+        tls: public_tls.into_iter().chain(admin_tls).collect(),
         shutdown,
         tasks,
     })
+}
+
+/// Puts the admin listener's certificate in the data directory (`admin-cert.pem`), where the
+/// CLI finds it to trust the https `admin.url`; removes a stale one when TLS is off.
+fn copy_admin_cert(config: &Config) {
+    let dest = config.data_dir.join(ADMIN_CERT_FILE);
+    let result = match &config.admin_tls_cert {
+        Some(cert) => std::fs::read(cert).and_then(|pem| secrets::write_owner_only(&dest, &pem)),
+        None => match std::fs::remove_file(&dest) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        },
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, file = %dest.display(), "could not update the CLI's copy of the admin certificate");
+    }
 }
 
 /// Deletes expired sessions, nonces, old usage, old log records and stats, and ended console

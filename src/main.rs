@@ -154,21 +154,31 @@ async fn serve(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()>
         config.sources.insert("logFormat".into(), flag);
     }
     init_tracing(config.log_format);
+    let scheme = |tls: bool| if tls { "https" } else { "http" };
+    let public = scheme(config.public_tls().is_some());
+    let admin = scheme(config.admin_tls().is_some());
     let server = otpd::run(config, otpd::RunOptions::default()).await?;
     cli::output::say!(
-        "otpd public API on http://{}  (console and admin API on http://{})",
-        server
-            .public_addr
-            .map_or_else(|| "(not listening)".to_owned(), |a| a.to_string()),
+        "otpd public API on {}  (console and admin API on {admin}://{})",
+        server.public_addr.map_or_else(
+            || "(not listening)".to_owned(),
+            |a| format!("{public}://{a}")
+        ),
         server.admin_addr
     );
     if let Some(token) = &server.setup_token {
         cli::output::say!(
-            "No operator yet. Create the first admin within an hour at:\n  http://{}/setup#token={token}\n(or run `otpd operator add NAME --role admin`)",
+            "No operator yet. Create the first admin within an hour at:\n  {admin}://{}/setup#token={token}\n(or run `otpd operator add NAME --role admin`)",
             server.admin_addr
         );
     }
-    wait_for_signal().await;
+    while wait_for_signal().await == Signal::Reload {
+        match server.reload_tls() {
+            Ok(0) => tracing::info!("SIGHUP: no listener serves TLS, nothing to reload"),
+            Ok(n) => tracing::info!(listeners = n, "SIGHUP: TLS certificates reloaded"),
+            Err(e) => tracing::error!("SIGHUP: {e:#}"),
+        }
+    }
     tracing::info!("shutting down: draining requests and deliveries");
     server.shutdown().await?;
     tracing::info!("stopped");
@@ -209,25 +219,35 @@ fn init_tracing(format: otpd::config::LogFormat) {
     }
 }
 
-async fn wait_for_signal() {
+#[derive(PartialEq, Eq)]
+enum Signal {
+    /// SIGINT or SIGTERM: shut down gracefully.
+    Stop,
+    /// SIGHUP: reload the TLS certificates.
+    Reload,
+}
+
+async fn wait_for_signal() -> Signal {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return Signal::Stop;
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => Signal::Stop,
+            _ = term.recv() => Signal::Stop,
+            _ = hup.recv() => Signal::Reload,
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+        Signal::Stop
     }
 }
 

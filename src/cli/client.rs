@@ -46,10 +46,19 @@ impl AdminClient {
         if base.cannot_be_a_base() {
             bail!("admin URL {url:?} is not an http(s) URL");
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("building the HTTP client")?;
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+        // An admin listener on TLS: trust its certificate, which the server copies here.
+        let cert = data_dir.join(otpd::ADMIN_CERT_FILE);
+        if base.scheme() == "https"
+            && let Ok(pem) = std::fs::read(&cert)
+        {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("reading {}", cert.display()))?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let http = builder.build().context("building the HTTP client")?;
         Ok(Self { http, base, token })
     }
 

@@ -1,7 +1,7 @@
 //! HTTP: the public and admin routers and how they are served. Both listeners get a body
 //! limit, a request timeout, a header-read timeout (hyper-util with a timer: axum 0.8's
 //! `serve` sets none), a concurrency limit that sheds with 503, a panic catcher, and graceful
-//! shutdown that drains in-flight requests.
+//! shutdown that drains in-flight requests. Either listener may serve TLS (`tls.rs`).
 
 pub mod admin;
 mod console;
@@ -9,6 +9,7 @@ mod download;
 pub mod error;
 mod ops;
 pub mod public;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -80,11 +81,13 @@ pub fn harden(router: Router, config: &Config) -> ListenerService {
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then drains open connections
-/// (at most `drain` long).
+/// (at most `drain` long). With `tls`, each connection first completes a TLS handshake (within
+/// the header-read timeout) and its requests carry [`admin::ServedOverTls`].
 pub async fn serve(
     listener: TcpListener,
     service: ListenerService,
     config: Arc<Config>,
+    tls: Option<Arc<tls::ReloadableTls>>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
@@ -103,22 +106,34 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         };
         let service = service.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            service.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .keep_alive(true);
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let acceptor = tls.as_ref().and_then(|t| t.acceptor());
+        if tls.is_some() && acceptor.is_none() {
+            continue; // a poisoned lock: refuse rather than serve plain HTTP
+        }
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match acceptor {
+                None => {
+                    let conn =
+                        connection(TokioIo::new(stream), service, peer, false, header_timeout);
+                    watcher.watch(conn).await
+                }
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
+                    let conn =
+                        connection(TokioIo::new(stream), service, peer, true, header_timeout);
+                    watcher.watch(conn).await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
@@ -130,4 +145,33 @@ pub async fn serve(
     {
         tracing::warn!("some connections were still open after the drain period");
     }
+}
+
+/// One HTTP/1.1 connection over `io`, each request told its peer (and whether TLS carried it).
+fn connection<I>(
+    io: I,
+    service: ListenerService,
+    peer: SocketAddr,
+    over_tls: bool,
+    header_timeout: Duration,
+) -> impl hyper_util::server::graceful::GracefulConnection<
+    Error = Box<dyn std::error::Error + Send + Sync>,
+> + Send
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        if over_tls {
+            req.extensions_mut().insert(admin::ServedOverTls);
+        }
+        service.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    builder.serve_connection(io, service).into_owned()
 }

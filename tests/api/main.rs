@@ -16,3 +16,4 @@ mod ops;
 mod persistence;
 mod signing;
 mod sweep;
+mod tls;
