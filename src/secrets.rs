@@ -32,6 +32,12 @@ pub enum SecretsError {
     Io(#[from] std::io::Error),
     #[error("server keys: {0}")]
     Format(String),
+    #[error(
+        "{0} holds a store but no {KEY_FILE}: its brands are sealed under the keys of the server \
+         that wrote it. Copy that server's {KEY_FILE} here (or set {KEY_ENV}); otpd does not make \
+         new keys for an existing store"
+    )]
+    MissingForStore(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,7 +95,8 @@ fn ed25519_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
 }
 
 impl ServerKeys {
-    /// From the environment if set, else from the key file, created (0600) on first start.
+    /// From the environment if set, else from the key file, created (0600) on first start;
+    /// never created beside an existing store (new keys could not open it).
     pub fn load_or_create(data_dir: &Path) -> Result<Self, SecretsError> {
         if let Ok(text) = std::env::var(KEY_ENV) {
             return Self::from_json(&text);
@@ -101,6 +108,11 @@ impl ServerKeys {
                 Self::from_json(&text)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if data_dir.join("store").join("db").exists() {
+                    return Err(SecretsError::MissingForStore(
+                        data_dir.display().to_string(),
+                    ));
+                }
                 let text = Self::new_key_file(1)?;
                 write_owner_only(&path, text.as_bytes())?;
                 Self::from_json(&text)

@@ -76,6 +76,20 @@ async fn a_backup_restores_into_a_new_data_directory_with_everything_in_it() {
             "the restored data directory is private"
         );
     }
+    // Started before the key file is there, otpd refuses rather than make keys that could not
+    // open the brands, and says what to copy.
+    let early = otpd::run(
+        test_config(new_dir.path().to_path_buf()),
+        otpd::RunOptions::default(),
+    )
+    .await
+    .err()
+    .expect("no start without the key file");
+    assert!(
+        format!("{early:#}").contains("Copy that server's server-keys.json"),
+        "{early:#}"
+    );
+    assert!(!new_dir.path().join(otpd::secrets::KEY_FILE).exists());
     std::fs::copy(
         app.dir.path().join(otpd::secrets::KEY_FILE),
         new_dir.path().join(otpd::secrets::KEY_FILE),
