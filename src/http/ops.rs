@@ -45,12 +45,18 @@ pub fn router() -> Router<Arc<Services>> {
         .route("/auth/v1/.well-known/jwks.json", get(jwks))
 }
 
-/// The admin listener's operational routes (no session: Prometheus scrapes `/metrics`).
+/// The admin listener's operational routes (no session: Prometheus scrapes `/metrics`), and
+/// the same health checks as the public listener's, so a probe pointed here gets an answer
+/// rather than the console's page.
 pub fn admin_router() -> Router<Arc<Services>> {
-    Router::new().route("/metrics", get(metrics)).route(
-        "/admin/api/openapi.json",
-        get(|| async { Json(super::admin::openapi()) }),
-    )
+    Router::new()
+        .route("/health/live", get(|| async { (StatusCode::OK, "live") }))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route(
+            "/admin/api/openapi.json",
+            get(|| async { Json(super::admin::openapi()) }),
+        )
 }
 
 async fn ready(State(s): State<Arc<Services>>) -> impl IntoResponse {

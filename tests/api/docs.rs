@@ -273,6 +273,11 @@ async fn every_public_path_is_documented_and_every_documented_path_is_served() {
                     "GET {path} must not be on the public listener"
                 );
             }
+            "both" => {
+                assert_eq!(status(app.url(&path)).await, 200, "GET {path} (public)");
+                let on_admin = status(format!("http://{admin}{path}")).await;
+                assert_eq!(on_admin, 200, "GET {path} (admin)");
+            }
             other => panic!("§8: unknown listener {other:?} for {path}"),
         }
         operational.insert(path);

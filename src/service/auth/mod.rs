@@ -197,7 +197,12 @@ impl Services {
             Err(_) => None,
         };
         if !password_matches(password, operator.as_ref()).await {
-            tracing::info!(account = %account, client = %client, "console login failed");
+            // The name only when it is an operator's: a password typed into the name field
+            // must not reach the log.
+            let known = operator
+                .as_ref()
+                .map_or("(not an operator)", |o| o.name.as_str());
+            tracing::info!(account = %known, client = %client, "console login failed");
             return Err(unauthorized(WRONG_LOGIN));
         }
         let Some(operator) = operator else {

@@ -280,6 +280,24 @@ async fn wrong_passwords_are_slowed_per_account_and_the_answer_does_not_say_whic
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A password typed into the name field never reaches the server log; an operator's name does.
+#[tokio::test]
+async fn a_failed_login_logs_only_an_operators_name() {
+    let app = spawn_app().await;
+    app.add_operator("carol", "viewer").await;
+    app.try_login("Tr0ub4dor&3-typed-as-name", "x").await;
+    app.try_login("carol", "wrong password!").await;
+    let logs =
+        String::from_utf8_lossy(&crate::helpers::captured_logs().lock().unwrap()).into_owned();
+    assert!(!logs.contains("Tr0ub4dor&3-typed-as-name"));
+    assert!(logs.contains("console login failed"));
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("console login failed") && l.contains("carol")),
+        "the operator's name is logged"
+    );
+}
+
 #[tokio::test]
 async fn sessions_end_when_idle_and_on_logout() {
     let app = spawn_app().await;
