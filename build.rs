@@ -91,14 +91,19 @@ fn npm(args: &[&str], what: &str) -> bool {
 /// Sets `OTPD_BUILD_COMMIT` for the crate, and reruns this script when HEAD moves.
 fn record_commit() {
     println!("cargo:rerun-if-env-changed=OTPD_BUILD_COMMIT");
-    if Path::new(".git").is_dir() {
-        println!("cargo:rerun-if-changed=.git/HEAD");
-        if let Ok(head) = std::fs::read_to_string(".git/HEAD")
-            && let Some(reference) = head.trim().strip_prefix("ref: ")
-        {
-            println!("cargo:rerun-if-changed=.git/{reference}");
-            println!("cargo:rerun-if-changed=.git/packed-refs");
+    // Only files that exist: cargo reruns a script whose watched path is missing every time
+    // (and then rebuilds the crate).
+    let watch = |path: String| {
+        if Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
         }
+    };
+    watch(".git/HEAD".to_owned());
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+        && let Some(reference) = head.trim().strip_prefix("ref: ")
+    {
+        watch(format!(".git/{reference}"));
+        watch(".git/packed-refs".to_owned());
     }
     let from_git = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
