@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench --bench load` (release build). Settings by environment:
 //! `BENCH_SECONDS` (default 5 per scenario), `BENCH_CONNECTIONS` (default 32), `BENCH_FILTER`
-//! (run only scenarios whose name contains it, e.g. `otp/generate (periodic)`).
+//! (run only scenarios whose name contains it, e.g. `otp/generate (periodic)`),
+//! `BENCH_DELIVERY_WORKERS` (otpd's `deliveryWorkers`, default 16).
 //! The load generator runs in the same process and shares the cores with the server, so the
 //! numbers compare scenarios with each other, not with a dedicated load box.
 
@@ -118,6 +119,11 @@ async fn start_otpd(durability: Durability) -> (otpd::RunningServer, tempfile::T
         admin_listen: "127.0.0.1:0".parse().unwrap(),
         client_rate_limit_per_minute: 0,
         durability,
+        // BENCH_DELIVERY_WORKERS: sends at once (and SMTP connections), default 16.
+        delivery_workers: std::env::var("BENCH_DELIVERY_WORKERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(Config::default().delivery_workers),
         ..Config::default()
     };
     let options = otpd::RunOptions {
@@ -224,6 +230,8 @@ async fn main() {
         server.shutdown().await.unwrap();
     }
 
+    let email = email_delivery(connections, duration).await;
+
     println!("\n{connections} connections, {seconds} s per scenario, load generator in-process\n");
     println!("| scenario | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---:|---:|---:|---:|");
@@ -236,5 +244,165 @@ async fn main() {
             r.p99_ms,
             r.errors
         );
+    }
+    if let Some(e) = email {
+        println!("\notp/generate with real SMTP delivery (flush-each) to an in-process SMTP sink:");
+        println!(
+            "| acknowledged req/s | delivered mails/s | mails | drained after the load | SMTP connections |"
+        );
+        println!("|---:|---:|---:|---:|---:|");
+        println!(
+            "| {:.0} | {:.0} | {} | {:.2} s | {} |",
+            e.acknowledged as f64 / e.load_seconds,
+            e.delivered as f64 / e.total_seconds,
+            e.delivered,
+            e.total_seconds - e.load_seconds,
+            e.connections
+        );
+    }
+}
+
+/// What the e-mail scenario measured.
+struct EmailResult {
+    acknowledged: usize,
+    delivered: usize,
+    load_seconds: f64,
+    /// From the start of the load until the last mail was accepted by the sink.
+    total_seconds: f64,
+    connections: usize,
+}
+
+/// otp/generate for e-mail customers with DEMO's EMAIL channel on SMTP to `sink`, then waits
+/// until every acknowledged code was accepted by the sink.
+async fn email_delivery(connections: usize, duration: Duration) -> Option<EmailResult> {
+    let name = "otp/generate with SMTP delivery";
+    if std::env::var("BENCH_FILTER").is_ok_and(|f| !name.contains(&f)) {
+        return None;
+    }
+    let sink = SmtpSink::start().await;
+    let (server, _dir) = start_otpd(Durability::FlushEach).await;
+    let addr = server.public_addr.unwrap();
+    let admin = reqwest::Client::new();
+    let r = admin
+        .put(format!("http://{}/admin/api/brands/DEMO/channels/EMAIL", server.admin_addr))
+        .bearer_auth(&*server.admin_token)
+        .json(&json!({"settings": {"provider": "smtp", "host": "127.0.0.1", "port": sink.port.to_string(), "tls": "none", "from": "otp@bench.test"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let email = |i: usize| format!("bench{i}@example.com");
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for i in 0..2000 {
+        let body = json!({"identifierType": "EMAIL", "identifierValue": email(i), "brand": "DEMO", "deviceId": "bench"});
+        let v: Value = client
+            .post(format!("http://{addr}/auth/v1/token/generate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(v["user"]["sessionId"].as_str().unwrap().to_owned());
+    }
+    let ids = Arc::new(ids);
+    let url = format!("http://{addr}/auth/v1/otp/generate");
+    let started = Instant::now();
+    let load = drive(name, connections, duration, Arc::new(move |i| {
+        let k = i % ids.len();
+        (url.clone(), Some(json!({"identifierType": "EMAIL", "identifierValue": email(k), "brand": "DEMO", "deviceId": "bench", "sessionId": ids[k]})))
+    }))
+    .await?;
+    let acknowledged = load.requests - load.errors;
+    // Poll until the sink has every acknowledged mail (or a minute has passed).
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while sink.accepted() < acknowledged && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let total_seconds = started.elapsed().as_secs_f64();
+    let delivered = sink.accepted();
+    server.shutdown().await.unwrap();
+    Some(EmailResult {
+        acknowledged,
+        delivered,
+        load_seconds: load.seconds,
+        total_seconds,
+        connections: sink.connections(),
+    })
+}
+
+/// A minimal SMTP server that accepts every message and counts it (and its connections).
+struct SmtpSink {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl SmtpSink {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (a, c) = (accepted.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                // Replies go out at once, as a real server's do (no Nagle wait on small writes).
+                let _ = stream.set_nodelay(true);
+                c.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(smtp_session(stream, a.clone()));
+            }
+        });
+        Self {
+            port,
+            accepted,
+            connections,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, accepted: Arc<AtomicUsize>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
+        return;
+    }
+    let mut in_data = false;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let reply: &[u8] = if in_data {
+            if line != "." {
+                continue;
+            }
+            in_data = false;
+            accepted.fetch_add(1, Ordering::Relaxed);
+            b"250 queued\r\n"
+        } else {
+            match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                Some("EHLO") => b"250-sink\r\n250 8BITMIME\r\n",
+                Some("DATA") => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                Some("QUIT") => {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    return;
+                }
+                _ => b"250 ok\r\n",
+            }
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
     }
 }

@@ -147,7 +147,7 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         store,
         keys,
         options.clock.clone(),
-        Senders::new(options.log_sender),
+        Senders::new(options.log_sender).with_smtp_pool(config.delivery_workers),
         config.clone(),
     ));
 

@@ -80,6 +80,9 @@ pub struct Senders {
     log: Arc<dyn Sender>,
     /// serialised config → its sender. Shared by clones.
     cache: Arc<Mutex<HashMap<String, Arc<dyn Sender>>>>,
+    /// SMTP connections kept per channel: as many as sends run at once, so that every worker
+    /// reuses a connection instead of opening one per message.
+    smtp_pool: u32,
 }
 
 impl Senders {
@@ -88,7 +91,15 @@ impl Senders {
             log_override,
             log: Arc::new(log_sink::LogSink),
             cache: Arc::default(),
+            smtp_pool: smtp::DEFAULT_POOL,
         }
+    }
+
+    /// Sizes each SMTP channel's connection pool to `sends_at_once` (`deliveryWorkers`).
+    #[must_use]
+    pub fn with_smtp_pool(mut self, sends_at_once: usize) -> Self {
+        self.smtp_pool = u32::try_from(sends_at_once.max(1)).unwrap_or(u32::MAX);
+        self
     }
 
     /// The sender for `config`: built on first use, then reused while the config is the same.
@@ -102,7 +113,7 @@ impl Senders {
                 .unwrap_or_else(|| self.log.clone());
         }
         let Ok(key) = serde_json::to_string(config) else {
-            return build(config);
+            return build(config, self.smtp_pool);
         };
         // A panic while holding the lock cannot leave the map half-updated: keep using it.
         let mut cache = self
@@ -115,13 +126,13 @@ impl Senders {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        let sender = build(config);
+        let sender = build(config, self.smtp_pool);
         cache.insert(key, sender.clone());
         sender
     }
 }
 
-fn build(config: &ChannelConfig) -> Arc<dyn Sender> {
+fn build(config: &ChannelConfig, smtp_pool: u32) -> Arc<dyn Sender> {
     if let Err(reason) = config.validate() {
         return Arc::new(Misconfigured(format!(
             "{} channel is misconfigured: {reason}",
@@ -130,7 +141,7 @@ fn build(config: &ChannelConfig) -> Arc<dyn Sender> {
     }
     match config {
         ChannelConfig::Log => Arc::new(log_sink::LogSink),
-        ChannelConfig::Smtp(c) => Arc::new(smtp::SmtpSender::new(c.clone())),
+        ChannelConfig::Smtp(c) => Arc::new(smtp::SmtpSender::new(c.clone()).pool_size(smtp_pool)),
         ChannelConfig::HttpSms(c) => Arc::new(http_sms::HttpSmsSender::new(c.clone())),
         ChannelConfig::Twilio(c) => Arc::new(twilio::TwilioSender::new(c.clone())),
         ChannelConfig::Whatsapp(c) => Arc::new(whatsapp::WhatsappSender::new(c.clone())),

@@ -36,6 +36,8 @@ const BACKOFF_BASE_MS: i64 = 1_000;
 const BACKOFF_CAP_MS: i64 = 60_000;
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_millis(100);
+/// How often the `otpd_outbox_depth` gauge is measured.
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
 /// Ids of the jobs being sent right now.
 type InFlight = Arc<Mutex<HashSet<uuid::Uuid>>>;
@@ -57,14 +59,20 @@ impl Outbox {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.workers));
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        let mut depth_measured: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             self.dispatch_due(&slots, &in_flight).await;
-            self.metrics
-                .outbox_depth
-                .set(i64::try_from(self.store.outbox_len()).unwrap_or(i64::MAX));
+            // Counting the queue walks the whole tree: once a second is enough for a gauge,
+            // and the loop runs after every finished send.
+            if depth_measured.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
+                self.metrics
+                    .outbox_depth
+                    .set(i64::try_from(self.store.outbox_len()).unwrap_or(i64::MAX));
+                depth_measured = Some(std::time::Instant::now());
+            }
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
@@ -102,6 +110,8 @@ impl Outbox {
                     f.remove(&id);
                 }
                 drop(permit);
+                // A worker is free: claim the next due jobs now, not at the next poll.
+                this.wake.notify_one();
             });
         }
     }

@@ -17,8 +17,13 @@ use crate::domain::channel::{SmtpConfig, SmtpTls};
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
+/// Connections kept open per SMTP channel unless [`SmtpSender::pool_size`] says otherwise
+/// (the default `deliveryWorkers`).
+pub const DEFAULT_POOL: u32 = 16;
+
 pub struct SmtpSender {
     config: SmtpConfig,
+    pool: u32,
     /// Built on the first send: lettre's pool spawns a task, which needs the runtime.
     transport: OnceLock<Result<Transport, String>>,
 }
@@ -27,8 +32,16 @@ impl SmtpSender {
     pub fn new(config: SmtpConfig) -> Self {
         Self {
             config,
+            pool: DEFAULT_POOL,
             transport: OnceLock::new(),
         }
+    }
+
+    /// How many connections to keep open: as many as sends run at once.
+    #[must_use]
+    pub fn pool_size(mut self, connections: u32) -> Self {
+        self.pool = connections.max(1);
+        self
     }
 
     fn timeout(&self) -> Duration {
@@ -50,7 +63,7 @@ impl SmtpSender {
             .timeout(Some(self.timeout()))
             .pool_config(
                 PoolConfig::new()
-                    .max_size(4)
+                    .max_size(self.pool)
                     .idle_timeout(Duration::from_secs(60)),
             );
         if let Some(user) = &c.username {
