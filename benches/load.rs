@@ -146,12 +146,17 @@ fn mobile(i: usize) -> String {
     format!("+8490{:07}", i)
 }
 
-/// Opens `n` sessions (one per customer) and returns their ids.
-async fn sessions(addr: SocketAddr, n: usize) -> Vec<String> {
+/// Opens `n` sessions, one per customer `value(i)` of `kind`, and returns their ids.
+async fn sessions(
+    addr: SocketAddr,
+    n: usize,
+    kind: &str,
+    value: impl Fn(usize) -> String,
+) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let body = json!({"identifierType": "MOBILE", "identifierValue": mobile(i), "brand": "DEMO", "deviceId": "bench"});
+        let body = json!({"identifierType": kind, "identifierValue": value(i), "brand": "DEMO", "deviceId": "bench"});
         let r: Value = client
             .post(format!("http://{addr}/auth/v1/token/generate"))
             .json(&body)
@@ -218,7 +223,7 @@ async fn main() {
             }))
             .await,
         );
-        let ids = Arc::new(sessions(addr, 2000).await);
+        let ids = Arc::new(sessions(addr, 2000, "MOBILE", mobile).await);
         let gen_url = format!("http://{addr}/auth/v1/otp/generate");
         results.push(
             drive(&format!("otpd otp/generate ({label})"), connections, duration, Arc::new(move |i| {
@@ -233,13 +238,16 @@ async fn main() {
     let email = email_delivery(connections, duration).await;
 
     println!("\n{connections} connections, {seconds} s per scenario, load generator in-process\n");
-    println!("| scenario | req/s | p50 ms | p99 ms | errors |");
-    println!("|---|---:|---:|---:|---:|");
-    for r in results.into_iter().flatten() {
+    println!("| scenario | req/s | ratio to bare | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let rate = |r: &Result_| r.requests as f64 / r.seconds;
+    let bare = results.first().and_then(Option::as_ref).map(rate);
+    for r in results.iter().flatten() {
+        let ratio = bare.map_or_else(|| "—".to_owned(), |b| format!("{:.3}", rate(r) / b));
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {:.0} | {ratio} | {:.2} | {:.2} | {} |",
             r.name,
-            r.requests as f64 / r.seconds,
+            rate(r),
             r.p50_ms,
             r.p99_ms,
             r.errors
@@ -292,21 +300,7 @@ async fn email_delivery(connections: usize, duration: Duration) -> Option<EmailR
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let email = |i: usize| format!("bench{i}@example.com");
-    let client = reqwest::Client::new();
-    let mut ids = Vec::new();
-    for i in 0..2000 {
-        let body = json!({"identifierType": "EMAIL", "identifierValue": email(i), "brand": "DEMO", "deviceId": "bench"});
-        let v: Value = client
-            .post(format!("http://{addr}/auth/v1/token/generate"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(v["user"]["sessionId"].as_str().unwrap().to_owned());
-    }
+    let ids = sessions(addr, 2000, "EMAIL", email).await;
     let ids = Arc::new(ids);
     let url = format!("http://{addr}/auth/v1/otp/generate");
     let started = Instant::now();
