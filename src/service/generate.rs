@@ -274,11 +274,9 @@ impl Services {
         self.store
             .issue(&input, decide)
             .map_err(|e| super::internal(ApiCode::UnableToGenerate, "issuing a code", &e))??;
-        self.store.settle().await.map_err(|e| {
-            super::internal(ApiCode::UnableToGenerate, "flushing an issued code", &e)
-        })?;
+        // Counted as soon as it is committed: a client that goes away during the flush below
+        // drops this future, but its code is issued and will be delivered.
         if let Some(job) = &job {
-            self.outbox_wake.notify_one();
             self.metrics
                 .otps_issued
                 .get_or_create(&crate::metrics::IssueLabels {
@@ -286,6 +284,13 @@ impl Services {
                     channel: job.channel.as_str(),
                 })
                 .inc();
+        }
+        self.store.settle().await.map_err(|e| {
+            super::internal(ApiCode::UnableToGenerate, "flushing an issued code", &e)
+        })?;
+        // Delivery starts once the code is on disk (the outbox's poll finds it otherwise).
+        if job.is_some() {
+            self.outbox_wake.notify_one();
         }
         tracing::debug!(
             brand = %c.brand.brand.name,
