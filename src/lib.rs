@@ -51,6 +51,9 @@ pub struct RunOptions {
     /// When the public address cannot be bound, run without the public API (and say so in the
     /// console) instead of failing: the desktop app's choice, so its console still opens.
     pub public_listener_optional: bool,
+    /// Serve a store that lacks records its manifest names, instead of refusing to start
+    /// (`otpd serve --accept-store-loss`, after the operator chose not to restore a backup).
+    pub accept_store_loss: bool,
 }
 
 impl Default for RunOptions {
@@ -60,6 +63,7 @@ impl Default for RunOptions {
             log_sender: None,
             drain: Duration::from_secs(20),
             public_listener_optional: false,
+            accept_store_loss: false,
         }
     }
 }
@@ -119,10 +123,16 @@ impl RunningServer {
 pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<RunningServer> {
     create_private_dir(&config.data_dir)?;
     let keys = Arc::new(ServerKeys::load_or_create(&config.data_dir)?);
-    let store = Store::open(
+    let on_damage = if options.accept_store_loss {
+        store::OnDamage::AcceptLoss
+    } else {
+        store::OnDamage::Refuse
+    };
+    let store = Store::open_with(
         &config.data_dir.join("store"),
         config.durability,
         keys.clone(),
+        on_damage,
     )
     .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     config.apply_overrides(&store.runtime_overrides()?);
@@ -276,7 +286,7 @@ fn copy_admin_cert(config: &Config) {
 }
 
 /// Deletes expired sessions, nonces, old usage, old log records and stats, and ended console
-/// sessions, once a minute.
+/// sessions, then moves the store manifest's checkpoint up, once a minute.
 async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -289,10 +299,10 @@ async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiv
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let idle_ms = i64::from(services.config.console_session_idle_minutes) * 60_000;
         let sweep = move || {
-            let n = store.sweep(now, retention_ms)?;
-            Ok::<_, store::StoreError>(
-                n + store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?,
-            )
+            let n = store.sweep(now, retention_ms)?
+                + store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?;
+            store.checkpoint()?;
+            Ok::<_, store::StoreError>(n)
         };
         match tokio::task::spawn_blocking(sweep).await {
             Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "swept expired records"),

@@ -90,6 +90,10 @@ struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     log_json: bool,
+    /// Start even though the store lacks records it had acknowledged (otpd refuses a damaged
+    /// store by default): what is missing stays lost. Restoring a backup is usually better.
+    #[arg(long)]
+    accept_store_loss: bool,
 }
 
 fn main() -> ExitCode {
@@ -157,7 +161,11 @@ async fn serve(args: ServeArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()>
     let scheme = |tls: bool| if tls { "https" } else { "http" };
     let public = scheme(config.public_tls().is_some());
     let admin = scheme(config.admin_tls().is_some());
-    let server = otpd::run(config, otpd::RunOptions::default()).await?;
+    let options = otpd::RunOptions {
+        accept_store_loss: args.accept_store_loss,
+        ..otpd::RunOptions::default()
+    };
+    let server = otpd::run(config, options).await?;
     cli::output::say!(
         "otpd public API on {}  (console and admin API on {admin}://{})",
         server.public_addr.map_or_else(

@@ -121,6 +121,11 @@ impl Store {
                     std::fs::remove_dir(dir)?;
                 }
                 std::fs::rename(&staging, dir)?;
+                // A manifest left by an earlier store would describe that one, not this.
+                match std::fs::remove_file(super::manifest::Manifest::path_for(dir)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
                 Ok(n)
             }
             Err(e) => {

@@ -58,6 +58,7 @@ impl Store {
             .is_ok();
         if inserted {
             self.db.flush()?;
+            self.manifest_add(Some(brand.name.as_str()), None)?;
             self.cache_brand(brand.clone());
         }
         Ok(inserted)
@@ -69,6 +70,7 @@ impl Store {
             records::encode_brand(brand, &self.keys)?,
         )?;
         self.db.flush()?;
+        self.manifest_add(Some(brand.name.as_str()), None)?;
         self.cache_brand(brand.clone());
         Ok(())
     }

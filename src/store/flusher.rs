@@ -26,18 +26,30 @@ struct Inner {
     stopped: AtomicBool,
 }
 
+impl Default for Flusher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Flusher {
+    /// A flusher whose loop is not running yet: [`Flusher::start`] starts it.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                started: AtomicU64::new(0),
+                finished: watch::channel((0, false)).0,
+                wake: Notify::new(),
+                stopped: AtomicBool::new(false),
+            }),
+            task: Arc::new(std::sync::Mutex::new(None)),
+        }
+    }
+
     /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`].
-    pub fn start(db: sled::Db) -> Self {
-        let inner = Arc::new(Inner {
-            started: AtomicU64::new(0),
-            finished: watch::channel((0, false)).0,
-            wake: Notify::new(),
-            stopped: AtomicBool::new(false),
-        });
-        let handle = inner.clone();
+    pub fn start(&self, db: sled::Db) {
+        let inner = self.inner.clone();
         let task = tokio::spawn(async move {
-            let inner = handle;
             loop {
                 inner.wake.notified().await;
                 if inner.stopped.load(Ordering::SeqCst) {
@@ -59,9 +71,8 @@ impl Flusher {
                 inner.finished.send_replace((generation, failed));
             }
         });
-        Self {
-            inner,
-            task: Arc::new(std::sync::Mutex::new(Some(task))),
+        if let Ok(mut slot) = self.task.lock() {
+            *slot = Some(task);
         }
     }
 

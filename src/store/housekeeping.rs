@@ -49,6 +49,8 @@ impl Store {
             &[0; 10],
         )
         .into_uuid();
+        // The manifest must not name a record this sweep removes (see `manifest.rs`).
+        self.manifest_forget_log_before(cutoff)?;
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
             let (k, v) = item?;
             if let Ok(r) = records::decode_log(&v)

@@ -14,6 +14,7 @@ mod housekeeping;
 mod jobs;
 pub mod keys;
 mod log;
+mod manifest;
 mod operators;
 mod records;
 mod sessions;
@@ -27,6 +28,7 @@ use std::sync::{Arc, RwLock};
 
 pub use backup::BackupError;
 pub use flusher::Flusher;
+pub use manifest::OnDamage;
 pub use operators::TokenDigest;
 pub use stats::StatRow;
 
@@ -52,6 +54,14 @@ pub enum StoreError {
          {supported}): run that version or a newer one, or restore a backup made before the upgrade"
     )]
     TooNew { found: u32, supported: u32 },
+    #[error(
+        "the store in {dir} is damaged: {findings}. Restore the newest backup into a new data \
+         directory (`otpd restore --data-dir NEW FILE`), or start with --accept-store-loss to \
+         serve what is left (what is missing stays lost)"
+    )]
+    Damaged { dir: String, findings: String },
+    #[error("store manifest: {0}")]
+    Manifest(String),
 }
 
 /// A tree's raw entries: (key, value) bytes.
@@ -115,6 +125,8 @@ pub struct Store {
     keys: Arc<ServerKeys>,
     flusher: Flusher,
     durability: Durability,
+    /// What the store is known to hold, kept outside sled (see `manifest.rs`).
+    manifest: Arc<manifest::Manifest>,
 }
 
 /// The version of the store's layout and record formats. Raise it with any change an older
@@ -122,13 +134,24 @@ pub struct Store {
 pub const SCHEMA_VERSION: u32 = 1;
 
 impl Store {
-    /// Opens (or creates) the store in `dir`. Must run inside a tokio runtime (the flusher).
-    /// sled locks its directory; when another instance is still letting go of it (a quick
-    /// restart), opening is retried for up to five seconds.
+    /// Opens (or creates) the store in `dir`, refusing a damaged one. Must run inside a tokio
+    /// runtime (the flusher).
     pub fn open(
         dir: &Path,
         durability: Durability,
         keys: Arc<ServerKeys>,
+    ) -> Result<Self, StoreError> {
+        Self::open_with(dir, durability, keys, OnDamage::Refuse)
+    }
+
+    /// Opens (or creates) the store in `dir`; `on_damage` says what to do when it lacks records
+    /// its manifest names. sled locks its directory; when another instance is still letting go
+    /// of it (a quick restart), opening is retried for up to five seconds.
+    pub fn open_with(
+        dir: &Path,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+        on_damage: OnDamage,
     ) -> Result<Self, StoreError> {
         let config = sled::Config::new()
             .path(dir)
@@ -177,10 +200,14 @@ impl Store {
             console_sessions: tree("console_sessions")?,
             brand_cache: BrandCache::default(),
             keys,
-            flusher: Flusher::start(db.clone()),
+            flusher: Flusher::new(),
             durability,
+            manifest: Arc::new(manifest::Manifest::beside(dir)),
             db,
         };
+        // Before the flusher starts: refused, the store lets go of its directory at once.
+        store.adopt_manifest(on_damage)?;
+        store.flusher.start(store.db.clone());
         store
             .meta
             .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
@@ -193,7 +220,8 @@ impl Store {
     /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
     pub async fn close(&self) -> Result<(), StoreError> {
         self.flusher.stop().await;
-        self.flush_now()
+        self.flush_now()?;
+        self.checkpoint_at_close()
     }
 
     fn cache_brand(&self, brand: Brand) {
@@ -241,6 +269,10 @@ fn is_lock_error(e: &std::io::Error) -> bool {
 
 pub(crate) fn decode_u32(v: &[u8]) -> Option<u32> {
     <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)
+}
+
+pub(crate) fn decode_u64(v: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
 }
 
 pub(crate) fn decode_i64(v: &[u8]) -> Option<i64> {

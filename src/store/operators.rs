@@ -142,6 +142,7 @@ impl Store {
             .is_ok();
         if inserted {
             self.db.flush()?;
+            self.manifest_add(None, Some(o.name.as_str()))?;
         }
         Ok(inserted)
     }

@@ -6,6 +6,7 @@ mod brands;
 mod channels;
 mod cli;
 mod console;
+mod damage;
 mod dashboard;
 mod helpers;
 mod limits;

@@ -12,22 +12,8 @@ use otpd::domain::signature::{SignedFields, sign};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{App, wrap};
+use super::helpers::{App, copy_dir, wrap};
 use crate::helpers::{spawn_with, test_config};
-
-/// Copies `from` into `to`, recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
 
 /// A server on a copy of fixture `name`, its clock a minute after the fixture was made.
 async fn open_fixture(name: &str) -> (App, Value) {
