@@ -276,7 +276,7 @@ fn fallback_channel(
 /// Reads the body as one request object or a batch, and answers each.
 #[allow(clippy::too_many_arguments)] // reason: the six handlers differ only in these
 async fn handle(
-    s: &Services,
+    s: &Arc<Services>,
     op: Operation,
     flow: Flow,
     path: &'static str,
@@ -295,6 +295,7 @@ async fn handle(
         path,
         client: client_addr(peer, headers, &s.config.trusted_proxies),
         fallback_channel,
+        in_batch: matches!(items, Ok(Items::Batch(_))),
     };
     let items = match items {
         Ok(items) => items,
@@ -318,13 +319,45 @@ async fn handle(
             response
         }
         Items::Batch(objs) => {
-            let mut bodies = Vec::with_capacity(objs.len());
-            for obj in &objs {
-                bodies.push(answer_one(s, op, &ctx, obj).await.body);
+            // The batch runs in its own task: when the request timeout (or a client that goes
+            // away) drops this handler, the batch still runs to its end, never part-way.
+            let s = s.clone();
+            let batch = tokio::spawn(async move { answer_batch(&s, op, &ctx, &objs).await });
+            match batch.await {
+                Ok(bodies) => (StatusCode::OK, Json(Value::Array(bodies))).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "a batch task failed");
+                    refusal_response(&Refusal::new(op.internal_code()), false)
+                }
             }
-            (StatusCode::OK, Json(Value::Array(bodies))).into_response()
         }
     }
+}
+
+/// Answers a batch's items in order, then makes their writes durable with one flush. When that
+/// flush fails, no item is answered as done: each success becomes the operation's internal error.
+async fn answer_batch(
+    s: &Services,
+    op: Operation,
+    ctx: &RequestContext,
+    objs: &[Map<String, Value>],
+) -> Vec<Value> {
+    let mut answers = Vec::with_capacity(objs.len());
+    for obj in objs {
+        answers.push(answer_one(s, op, ctx, obj).await);
+    }
+    let settled = s.settle_batch(op).await;
+    answers
+        .into_iter()
+        .map(|answer| match &settled {
+            Err(refusal)
+                if answer.status == StatusCode::OK && answer.body["status"]["success"] == true =>
+            {
+                serde_json::to_value(refusal_body(refusal)).unwrap_or(Value::Null)
+            }
+            _ => answer.body,
+        })
+        .collect()
 }
 
 async fn answer_one(

@@ -285,12 +285,15 @@ impl Services {
                 })
                 .inc();
         }
-        self.store.settle().await.map_err(|e| {
-            super::internal(ApiCode::UnableToGenerate, "flushing an issued code", &e)
-        })?;
-        // Delivery starts once the code is on disk (the outbox's poll finds it otherwise).
-        if job.is_some() {
-            self.outbox_wake.notify_one();
+        // Delivery starts once the code is on disk (the outbox's poll finds it otherwise); a
+        // batch does both once for all its items.
+        if !ctx.in_batch {
+            self.store.settle().await.map_err(|e| {
+                super::internal(ApiCode::UnableToGenerate, "flushing an issued code", &e)
+            })?;
+            if job.is_some() {
+                self.outbox_wake.notify_one();
+            }
         }
         tracing::debug!(
             brand = %c.brand.brand.name,

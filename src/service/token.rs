@@ -82,9 +82,11 @@ impl Services {
                 .insert_session(&session)
                 .map_err(|e| super::internal(ApiCode::UnableToGenerate, "storing a session", &e))?;
             let token = self.jwt(&c, "VIEW", now_ms, Some(settings.access_token_ttl_seconds))?;
-            self.store.settle().await.map_err(|e| {
-                super::internal(ApiCode::UnableToGenerate, "flushing a session", &e)
-            })?;
+            if !ctx.in_batch {
+                self.store.settle().await.map_err(|e| {
+                    super::internal(ApiCode::UnableToGenerate, "flushing a session", &e)
+                })?;
+            }
             Ok(TokenOutcome {
                 session_id: session.id,
                 token,

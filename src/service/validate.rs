@@ -83,10 +83,11 @@ impl Services {
                 }
             })
             .map_err(|e| super::internal(ApiCode::UnableToValidate, "updating a session", &e))?;
-        self.store
-            .settle()
-            .await
-            .map_err(|e| super::internal(ApiCode::UnableToValidate, "flushing a session", &e))?;
+        if !ctx.in_batch {
+            self.store.settle().await.map_err(|e| {
+                super::internal(ApiCode::UnableToValidate, "flushing a session", &e)
+            })?;
+        }
         match verdict {
             Verdict::Refused(r) => Err(r),
             Verdict::Accepted(log_id) => {

@@ -26,51 +26,114 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-#[tokio::test]
-async fn requests_over_the_concurrency_limit_are_shed_with_503() {
-    let dir = Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path().to_path_buf());
-    config.max_concurrent_requests = 1;
-    config.request_timeout_seconds = 3;
-    let app = spawn_with(config, dir).await;
-    // A request that never sends its body holds the only slot.
+/// Holds one of the server's request slots: a request whose body never finishes arriving.
+async fn stalled_request(app: &TestApp) -> TcpStream {
     let mut slow = TcpStream::connect(app.addr).await.unwrap();
     slow.write_all(b"POST /auth/v1/token/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{").await.unwrap();
-    // Once the stalled request is inside the server, the next one is shed.
-    let mut r = app
-        .client
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..40 {
-        if r.status() == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        r = app
-            .client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap();
+    slow
+}
+
+async fn token_status(app: &TestApp) -> u16 {
+    let body = mobile_req("MOBILE", MOBILE, None);
+    app.post("/auth/v1/token/generate", &body).await.0
+}
+
+/// Past the concurrency limit, requests are shed with 503 at once rather than queued behind
+/// the ones inside; when those end, the server answers again, without waiting for timeouts.
+#[tokio::test]
+async fn past_the_concurrency_limit_requests_are_shed_at_once_and_service_recovers() {
+    const LIMIT: usize = 4;
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path().to_path_buf());
+    config.max_concurrent_requests = LIMIT;
+    config.request_timeout_seconds = 120; // far beyond this test: no slot frees itself
+    config.client_rate_limit_per_minute = 0;
+    let app = spawn_with(config, dir).await;
+
+    let mut held = Vec::new();
+    for _ in 0..LIMIT {
+        held.push(stalled_request(&app).await);
     }
-    assert_eq!(r.status(), 503);
-    assert_eq!(r.headers()["retry-after"], "1");
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["status"]["success"], false);
-    // The held request times out; then the server answers again.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        app.client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    drop(slow);
+    // The stalled requests reach the server in their own time: poll until one is shed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while token_status(&app).await != 503 {
+        assert!(Instant::now() < deadline, "the held slots never filled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A burst of 50 while every slot is held: each is answered 503 with Retry-After. Had they
+    // queued, none would be answered before the held requests end, which they never do here.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let client = app.client.clone();
+        let url = app.url("/auth/v1/token/generate");
+        burst.spawn(async move {
+            client
+                .post(url)
+                .json(&mobile_req("MOBILE", MOBILE, None))
+                .send()
+                .await
+                .unwrap()
+        });
+    }
+    let answers = tokio::time::timeout(Duration::from_secs(30), burst.join_all())
+        .await
+        .expect("shed requests are answered while the slots stay held");
+    for r in answers {
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["status"]["success"], false);
+    }
+
+    // The load drops: the held clients go away, their slots free, and requests succeed.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while token_status(&app).await != 200 {
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A batch runs to its end even when its request is dropped part-way (the request timeout, or
+/// a client gone): all 100 sessions of a 100-item batch exist, never a part of them.
+#[tokio::test]
+async fn a_batch_dropped_part_way_still_runs_to_its_end() {
+    use tower::ServiceExt;
+    let app = spawn_app().await;
+    let services = app.server.as_ref().unwrap().services.clone();
+    let sessions_before = session_count(&services);
+    let batch: Vec<serde_json::Value> = (0..100)
+        .map(|i| mobile_req("MOBILE", &format!("849012{i:05}"), None))
+        .collect();
+    let request = axum::http::Request::post("/auth/v1/token/generate")
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            9,
+        ))))
+        .body(axum::body::Body::from(serde_json::to_vec(&batch).unwrap()))
+        .unwrap();
+    let router = otpd::http::public_router(services.clone());
+    // Polled once, then dropped, as a timeout would: the first item has not been flushed yet.
+    let answered = tokio::time::timeout(Duration::ZERO, router.oneshot(request)).await;
+    assert!(answered.is_err(), "the batch was still running when dropped");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while session_count(&services) < sessions_before + 100 {
+        assert!(Instant::now() < deadline, "the dropped batch stopped part-way");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn session_count(services: &otpd::service::Services) -> usize {
+    services
+        .store
+        .dump()
+        .unwrap()
+        .into_iter()
+        .find(|(tree, _)| tree == "sessions")
+        .map_or(0, |(_, entries)| entries.len())
 }
 
 #[tokio::test]
