@@ -117,11 +117,17 @@ async fn a_batch_dropped_part_way_still_runs_to_its_end() {
     let router = otpd::http::public_router(services.clone());
     // Polled once, then dropped, as a timeout would: the first item has not been flushed yet.
     let answered = tokio::time::timeout(Duration::ZERO, router.oneshot(request)).await;
-    assert!(answered.is_err(), "the batch was still running when dropped");
+    assert!(
+        answered.is_err(),
+        "the batch was still running when dropped"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     while session_count(&services) < sessions_before + 100 {
-        assert!(Instant::now() < deadline, "the dropped batch stopped part-way");
+        assert!(
+            Instant::now() < deadline,
+            "the dropped batch stopped part-way"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

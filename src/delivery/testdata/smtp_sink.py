@@ -3,8 +3,9 @@
 usage: smtp_sink.py PORT DIR [USER PASSWORD]
 
 Each accepted message becomes one file in DIR: the envelope (X-MailFrom, X-RcptTo), the
-decoded headers, then every text part as "== <content type> ==" followed by its decoded
-content, so tests can compare what was rendered without decoding MIME themselves. With USER
+client's port (X-Peer: which connection carried it), the decoded headers, then every text part
+as "== <content type> ==" followed by its decoded content, so tests can compare what was
+rendered without decoding MIME themselves. With USER
 and PASSWORD, AUTH PLAIN/LOGIN is required (offered without TLS: loopback only).
 Needs aiosmtpd: apt-get install -y python3-aiosmtpd (run with /usr/bin/python3).
 """
@@ -26,7 +27,11 @@ class WriteToDir:
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        lines = [f"X-MailFrom: {envelope.mail_from}", f"X-RcptTo: {', '.join(envelope.rcpt_tos)}"]
+        lines = [
+            f"X-MailFrom: {envelope.mail_from}",
+            f"X-RcptTo: {', '.join(envelope.rcpt_tos)}",
+            f"X-Peer: {session.peer[1]}",  # the client's port: which connection carried it
+        ]
         for name in ("From", "To", "Subject", "Content-Type", "Date", "Message-ID"):
             if msg[name] is not None:
                 lines.append(f"{name}: {msg[name]}")

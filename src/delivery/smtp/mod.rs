@@ -1,21 +1,22 @@
-//! E-mail through an SMTP server with lettre: TLS none / STARTTLS (required, never downgraded)
-//! / implicit TLS, optional AUTH, a pooled connection per sender, a timeout on every step and
-//! on the whole send. Text-only, or text + HTML as multipart/alternative.
+//! E-mail through an SMTP server: TLS none / STARTTLS (required, never downgraded) / implicit
+//! TLS, optional AUTH, pooled connections per sender (`connection.rs`: our own sockets, with
+//! `TCP_NODELAY`), a timeout on the whole send. Text-only, or text + HTML as
+//! multipart/alternative; lettre builds the message and speaks SMTP.
 
-use std::sync::OnceLock;
+mod connection;
+
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::{Error as SmtpError, PoolConfig};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::{Address, Message};
+
+use connection::{ConnError, Pool};
 
 use super::http_client::provider_text;
 use super::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
 use crate::domain::Destination;
-use crate::domain::channel::{SmtpConfig, SmtpTls};
-
-type Transport = AsyncSmtpTransport<Tokio1Executor>;
+use crate::domain::channel::SmtpConfig;
 
 /// Connections kept open per SMTP channel unless [`SmtpSender::pool_size`] says otherwise
 /// (the default `deliveryWorkers`).
@@ -23,63 +24,29 @@ pub const DEFAULT_POOL: u32 = 16;
 
 pub struct SmtpSender {
     config: SmtpConfig,
-    pool: u32,
-    /// Built on the first send: lettre's pool spawns a task, which needs the runtime.
-    transport: OnceLock<Result<Transport, String>>,
+    pool: Pool,
 }
 
 impl SmtpSender {
     pub fn new(config: SmtpConfig) -> Self {
         Self {
+            pool: Pool::new(config.clone(), DEFAULT_POOL as usize),
             config,
-            pool: DEFAULT_POOL,
-            transport: OnceLock::new(),
         }
     }
 
     /// How many connections to keep open: as many as sends run at once.
     #[must_use]
-    pub fn pool_size(mut self, connections: u32) -> Self {
-        self.pool = connections.max(1);
-        self
+    pub fn pool_size(self, connections: u32) -> Self {
+        let connections = usize::try_from(connections.max(1)).unwrap_or(usize::MAX);
+        Self {
+            pool: Pool::new(self.config.clone(), connections),
+            config: self.config,
+        }
     }
 
     fn timeout(&self) -> Duration {
         Duration::from_secs(self.config.timeout_seconds.into())
-    }
-
-    fn build_transport(&self) -> Result<Transport, String> {
-        let c = &self.config;
-        let builder = match c.tls {
-            SmtpTls::None => Transport::builder_dangerous(c.host.as_str()),
-            SmtpTls::Starttls => Transport::starttls_relay(&c.host)
-                .map_err(|e| format!("TLS setup for {}: {e}", c.host))?,
-            SmtpTls::Tls => {
-                Transport::relay(&c.host).map_err(|e| format!("TLS setup for {}: {e}", c.host))?
-            }
-        };
-        let mut builder = builder
-            .port(c.port)
-            .timeout(Some(self.timeout()))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(self.pool)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some(user) = &c.username {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                c.password.expose().to_owned(),
-            ));
-        }
-        Ok(builder.build())
-    }
-
-    fn transport(&self) -> Result<&Transport, SendError> {
-        self.transport
-            .get_or_init(|| self.build_transport())
-            .as_ref()
-            .map_err(|e| SendError::Permanent(e.clone()))
     }
 
     fn message(&self, msg: &OutgoingMessage<'_>) -> Result<Message, SendError> {
@@ -120,16 +87,28 @@ impl SmtpSender {
 
     async fn deliver(&self, msg: &OutgoingMessage<'_>) -> Result<SendReceipt, SendError> {
         let message = self.message(msg)?;
-        let transport = self.transport()?;
         let server = format!("{}:{}", self.config.host, self.config.port);
-        // lettre times out each step; this bounds the whole conversation.
-        let sent = tokio::time::timeout(self.timeout(), transport.send(message)).await;
+        let formatted = message.formatted();
+        // One bound on the whole conversation: connecting, TLS, AUTH and the message.
+        let sent = tokio::time::timeout(
+            self.timeout(),
+            self.pool.send(message.envelope(), &formatted),
+        )
+        .await;
         match sent {
             Err(_) => Err(SendError::Temporary(format!(
                 "no answer from {server} within {} s",
                 self.config.timeout_seconds
             ))),
-            Ok(Err(e)) => Err(classify(&e, &server, msg)),
+            Ok(Err(ConnError::Connect(e))) => Err(SendError::Temporary(format!(
+                "could not connect to {server}: {}",
+                e.kind()
+            ))),
+            Ok(Err(ConnError::Tls(e))) => Err(SendError::Permanent(format!(
+                "TLS with {server} failed: {}",
+                provider_text(&e.to_string(), msg)
+            ))),
+            Ok(Err(ConnError::Smtp(e))) => Err(classify(&e, &server, msg)),
             Ok(Ok(response)) => {
                 let line = response.first_line().unwrap_or("");
                 let status = format!("{} {}", response.code(), provider_text(line, msg));
@@ -193,6 +172,7 @@ mod tests {
     use super::*;
     use crate::delivery::test_support::{Fixture, OTP, silent_server};
     use crate::domain::channel::Secret;
+    use crate::domain::channel::SmtpTls;
 
     /// Debian's Python, where `apt-get install python3-aiosmtpd` puts the module (a pyenv
     /// `python3` on PATH would not see it); `OTPD_TEST_PYTHON` points elsewhere.
@@ -339,6 +319,33 @@ mod tests {
         // The pooled connection is reused for a second message.
         sender.send(&f.msg()).await.unwrap();
         assert_eq!(sink.messages().len(), 2);
+    }
+
+    /// Sends one after another share one connection (the sink names each message's client
+    /// port); a pool of one still serves sends that overlap, each on its own connection.
+    #[tokio::test]
+    async fn connections_are_reused() {
+        let sink = SmtpSink::start(Some(("mailer", "pa55"))).await;
+        let f = Fixture::email("a@example.com");
+        let mut c = config(sink.port);
+        c.username = Some("mailer".into());
+        c.password = Secret::new("pa55");
+        let sender = SmtpSender::new(c).pool_size(1);
+        for _ in 0..5 {
+            sender.send(&f.msg()).await.unwrap();
+        }
+        let (a, b) = (f.msg(), f.msg());
+        let (x, y) = tokio::join!(sender.send(&a), sender.send(&b));
+        x.unwrap();
+        y.unwrap();
+        let peers: Vec<String> = sink
+            .messages()
+            .iter()
+            .map(|m| header(m, "X-Peer").unwrap().to_owned())
+            .collect();
+        assert_eq!(peers.len(), 7);
+        assert!(peers[..5].iter().all(|p| p == &peers[0]), "{peers:?}");
+        assert_ne!(peers[5], peers[6], "overlapping sends use two connections");
     }
 
     #[tokio::test]
