@@ -21,8 +21,31 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    pub const ALL: [Self; 7] = [
+        Self::None,
+        Self::Test,
+        Self::Queued,
+        Self::Sent,
+        Self::Delivered,
+        Self::Failed,
+        Self::Expired,
+    ];
+
     pub const fn is_final(self) -> bool {
         !matches!(self, Self::Queued)
+    }
+
+    /// The wire name (as serde writes it), also what the store's log index is keyed by.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Test => "TEST",
+            Self::Queued => "QUEUED",
+            Self::Sent => "SENT",
+            Self::Delivered => "DELIVERED",
+            Self::Failed => "FAILED",
+            Self::Expired => "EXPIRED",
+        }
     }
 }
 
@@ -63,4 +86,20 @@ pub struct IssuanceRecord {
     pub attempts: Vec<DeliveryAttempt>,
     /// Set when the code was validated (the issued → validated funnel).
     pub validated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeliveryStatus;
+
+    /// The store's log index keys on these names: they must not drift from the wire's.
+    #[test]
+    fn delivery_status_names_are_the_wire_names() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+    }
 }

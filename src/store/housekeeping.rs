@@ -53,16 +53,19 @@ impl Store {
         self.manifest_forget_log_before(cutoff)?;
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
             let (k, v) = item?;
-            if let Ok(r) = records::decode_log(&v)
-                && let (Ok(brand), Some(dest)) = (
+            if let Ok(r) = records::decode_log(&v) {
+                for facet in keys::LogFacet::of(&r) {
+                    self.log_by_dest.remove(keys::log_facet(facet, r.id))?;
+                }
+                if let (Ok(brand), Some(dest)) = (
                     BrandName::parse(&r.brand),
                     r.destination
                         .as_deref()
                         .and_then(|d| Destination::parse_key(d).ok()),
-                )
-            {
-                self.log_by_dest
-                    .remove(keys::log_by_dest(&brand, &dest, r.id))?;
+                ) {
+                    self.log_by_dest
+                        .remove(keys::log_by_dest(&brand, &dest, r.id))?;
+                }
             }
             self.log.remove(k)?;
             removed += 1;

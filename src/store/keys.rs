@@ -11,10 +11,11 @@
 //! | outbox      | due-ms (i64 BE) · job-id (16 bytes)   | `OutboxRecord`                    |
 //! | log         | record id (UUIDv7, time-ordered)      | `LogRecord`                       |
 //! | log_by_dest | brand 0 destination-key 0 record id   | empty                             |
+//! |             | 1 · facet · value · record id (below) | empty                             |
 //! | nonces      | brand 0 hash bytes                    | expiry ms, i64 BE                 |
 //! | meta        | name                                  | schema version, probes            |
 
-use crate::domain::{BrandName, Destination};
+use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
 
 pub fn brand(name: &BrandName) -> Vec<u8> {
     name.as_str().as_bytes().to_vec()
@@ -63,5 +64,61 @@ pub fn nonce(brand: &BrandName, hash: &[u8]) -> Vec<u8> {
     k.extend_from_slice(brand.as_str().as_bytes());
     k.push(0);
     k.extend_from_slice(hash);
+    k
+}
+
+/// The first byte of a facet key in `log_by_dest`: no brand name starts with it, so the
+/// facets never mix with a customer's entries.
+const FACET: u8 = 1;
+
+/// What the issuance log is indexed by besides the customer: a filter on any of these walks
+/// its key range (record ids, so newest last) instead of reading every record. Values are
+/// keyed by their wire names, never by an enum's variant number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFacet {
+    Outcome(u16),
+    Channel(ChannelKind),
+    Delivery(DeliveryStatus),
+}
+
+impl LogFacet {
+    /// The facets a record is found under.
+    pub fn of(r: &IssuanceRecord) -> impl Iterator<Item = LogFacet> {
+        [
+            Some(Self::Outcome(r.outcome)),
+            r.channel.map(Self::Channel),
+            Some(Self::Delivery(r.delivery)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// Every facet key of `facet`'s records starts with this.
+pub fn log_facet_prefix(facet: LogFacet) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
+    k.push(FACET);
+    match facet {
+        LogFacet::Outcome(code) => {
+            k.push(b'o');
+            k.extend_from_slice(&code.to_be_bytes());
+        }
+        LogFacet::Channel(channel) => {
+            k.push(b'c');
+            k.extend_from_slice(channel.as_str().as_bytes());
+            k.push(0);
+        }
+        LogFacet::Delivery(status) => {
+            k.push(b'd');
+            k.extend_from_slice(status.as_str().as_bytes());
+            k.push(0);
+        }
+    }
+    k
+}
+
+pub fn log_facet(facet: LogFacet, id: uuid::Uuid) -> Vec<u8> {
+    let mut k = log_facet_prefix(facet);
+    k.extend_from_slice(id.as_bytes());
     k
 }

@@ -131,7 +131,12 @@ pub struct Store {
 
 /// The version of the store's layout and record formats. Raise it with any change an older
 /// otpd would misread; an otpd refuses a store whose version is above its own.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the issuance log is indexed by outcome, channel and delivery status (an otpd of schema 1
+/// would add records without those entries).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
+const LOG_FACETS_BUILT: &str = "log_facets_built";
 
 impl Store {
     /// Opens (or creates) the store in `dir`, refusing a damaged one. Must run inside a tokio
@@ -207,6 +212,17 @@ impl Store {
         };
         // Before the flusher starts: refused, the store lets go of its directory at once.
         store.adopt_manifest(on_damage)?;
+        if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
+            let indexed = store.build_log_facets()?;
+            store.meta.insert(LOG_FACETS_BUILT, &[1])?;
+            store.db.flush()?;
+            if indexed > 0 {
+                tracing::info!(
+                    records = indexed,
+                    "indexed the issuance log by outcome, channel and delivery status"
+                );
+            }
+        }
         store.flusher.start(store.db.clone());
         store
             .meta

@@ -69,6 +69,9 @@ impl Store {
         let index_key = input
             .destination
             .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
+        let facet_keys: Vec<Vec<u8>> = keys::LogFacet::of(input.log)
+            .map(|f| keys::log_facet(f, input.log.id))
+            .collect();
         let stat_key = stats::stat_key(
             hour_of(input.log.time_ms),
             input.brand.as_str(),
@@ -118,7 +121,7 @@ impl Store {
                         outbox.insert(&k[..], v.as_slice())?;
                     }
                     log.insert(&log_key[..], log_value.as_slice())?;
-                    if let Some(k) = &index_key {
+                    for k in index_key.iter().chain(&facet_keys) {
                         log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
                     }
                     let count = stats::add(stats.get(stat_key.as_slice())?.as_deref(), 1);

@@ -52,10 +52,19 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
         1
     );
 
-    // Past the retention period the log record and its index entry go too.
+    // Past the retention period the log record and its index entries (the customer's, and
+    // its outcome, channel and delivery status) go too: nothing is left in the index.
     app.clock.advance(Duration::from_secs(91 * 86_400));
     store.sweep(app.clock.now_ms(), retention_ms).unwrap();
     assert!(app.log_records().is_empty());
+    let index = store
+        .dump()
+        .unwrap()
+        .into_iter()
+        .find(|(tree, _)| tree == "log_by_dest")
+        .unwrap()
+        .1;
+    assert!(index.is_empty(), "{} index entries left", index.len());
     assert!(
         store
             .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), None, 10)

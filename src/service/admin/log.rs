@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name, parse_destination};
 use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
+use crate::store::keys::LogFacet;
 
 /// Most records one page (or one CSV export) may hold.
 pub const MAX_PAGE: usize = 500;
@@ -158,7 +159,22 @@ impl Admin<'_> {
                 out.truncate(limit);
                 Ok(out)
             }
-            (None, _) => Ok(store.log_scan(q.before, q.since_ms, limit, keep)?),
+            (None, _) => {
+                // Outcome, channel and delivery status are indexed: walk those entries only.
+                let facets: Vec<LogFacet> = [
+                    q.outcome.map(LogFacet::Outcome),
+                    q.channel.map(LogFacet::Channel),
+                    q.delivery.map(LogFacet::Delivery),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if facets.is_empty() {
+                    Ok(store.log_scan(q.before, q.since_ms, limit, keep)?)
+                } else {
+                    Ok(store.log_facet_scan(&facets, q.before, q.since_ms, limit, keep)?)
+                }
+            }
         }
     }
 }

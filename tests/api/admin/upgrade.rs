@@ -43,7 +43,17 @@ async fn get(app: &App, path: &str) -> Value {
 
 #[tokio::test]
 async fn a_schema_1_store_opens_with_every_record() {
-    let (app, m) = open_fixture("store-v1").await;
+    opens_with_every_record("store-v1").await;
+}
+
+#[tokio::test]
+async fn a_schema_2_store_opens_with_every_record() {
+    opens_with_every_record("store-v2").await;
+}
+
+/// Opens a fixture store with the current code and checks each kind of record it holds.
+async fn opens_with_every_record(fixture: &str) {
+    let (app, m) = open_fixture(fixture).await;
 
     // Brands with their settings, a sealed channel secret, templates, signing and overrides.
     let brands = get(&app, "/brands").await;
