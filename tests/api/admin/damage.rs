@@ -231,23 +231,30 @@ async fn a_store_rolled_back_to_an_older_copy_is_refused() {
 #[tokio::test]
 async fn records_deleted_behind_the_servers_back_are_noticed_at_the_next_start() {
     let (known, _dir) = stopped_store_with_data().await;
-    // A stray writer removes sessions from a stopped store (through sled, as damage would).
-    {
+    // A stray writer removes an audit entry from a stopped store (through sled, as damage
+    // would).
+    let audit_len = {
         let db = sled::open(known.config.data_dir.join("store")).unwrap();
-        let sessions = db.open_tree("sessions").unwrap();
-        let first = sessions.first().unwrap().expect("sessions were issued").0;
-        sessions.remove(first).unwrap();
+        let audit = db.open_tree("audit").unwrap();
+        let first = audit
+            .first()
+            .unwrap()
+            .expect("brand changes were audited")
+            .0;
+        audit.remove(first).unwrap();
         db.flush().unwrap();
-    }
+        audit.len()
+    };
     let e = otpd::run(known.config.clone(), otpd::RunOptions::default())
         .await
         .err()
         .expect("a store that lost a record since its clean stop must be refused");
     let message = format!("{e:#}");
-    assert!(
-        message.contains("the sessions tree holds 0 records, 1 at the last clean stop"),
-        "{message}"
+    let expected = format!(
+        "the audit tree holds {audit_len} records, {} at the last clean stop",
+        audit_len + 1
     );
+    assert!(message.contains(&expected), "{message}");
 }
 
 #[tokio::test]
@@ -258,7 +265,7 @@ async fn a_sound_store_starts_and_a_store_without_a_manifest_gets_one() {
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     assert_eq!(written["brands"].as_array().unwrap().len(), BRANDS + 1);
     assert!(
-        written["cleanCloseCounts"]["sessions"].is_number(),
+        written["cleanCloseCounts"]["audit"].is_number(),
         "{written}"
     );
 
