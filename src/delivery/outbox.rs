@@ -94,6 +94,14 @@ impl Outbox {
                 return;
             }
         };
+        // A job is read from memory as soon as it is committed; with flush-each, nothing is
+        // sent before it is on disk (a crash would otherwise lose the code that was sent).
+        if !due.is_empty()
+            && let Err(e) = self.store.settle().await
+        {
+            tracing::error!(error = %e, "flushing the outbox before sending failed");
+            return;
+        }
         for job in due {
             let claimed = in_flight.lock().is_ok_and(|mut f| f.insert(job.id));
             if !claimed {

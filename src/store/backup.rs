@@ -162,6 +162,6 @@ fn import(dir: &Path, input: &mut impl Read) -> Result<u64, BackupError> {
             }
         }
     }
-    db.flush()?;
+    super::DiskSync::new(db, dir)?.flush()?;
     Ok(written)
 }

@@ -22,7 +22,7 @@ impl Store {
             rewritten += 1;
         }
         if rewritten > 0 {
-            self.db.flush()?;
+            self.sync.flush()?;
         }
         Ok(rewritten)
     }
@@ -57,7 +57,7 @@ impl Store {
             )?
             .is_ok();
         if inserted {
-            self.db.flush()?;
+            self.sync.flush()?;
             self.manifest_add(Some(brand.name.as_str()), None)?;
             self.cache_brand(brand.clone());
         }
@@ -69,7 +69,7 @@ impl Store {
             keys::brand(&brand.name),
             records::encode_brand(brand, &self.keys)?,
         )?;
-        self.db.flush()?;
+        self.sync.flush()?;
         self.manifest_add(Some(brand.name.as_str()), None)?;
         self.cache_brand(brand.clone());
         Ok(())
@@ -102,7 +102,7 @@ impl Store {
                 )
                 .map_err(StoreError::from)?;
             if swapped.is_ok() {
-                self.db.flush().map_err(StoreError::from)?;
+                self.sync.flush()?;
                 self.cache_brand(next.clone());
                 return Ok(Some((before, next)));
             }

@@ -1,49 +1,108 @@
 //! Sweeping what has expired, and raw dumps of every tree (backups, leak tests).
 
+use super::keys::Expiring;
 use super::{Store, StoreError, TreeDump, decode_i64, keys, records};
+use crate::domain::limits::Usage;
 use crate::domain::stats::hour_of;
 
 /// Dashboard counters are kept this long (they are small: a few per brand and hour).
 pub const STATS_RETENTION_DAYS: u32 = 400;
 use crate::domain::{BrandName, Destination, SessionId};
 
+/// When a customer's usage record may go: two days after the last code (the cooldown and
+/// today's count need no more), and a week after the newest time in a rolling window.
+pub(crate) fn usage_expires_ms(u: &Usage) -> i64 {
+    let last = u.last_issued_ms.map_or(0, |t| t + 2 * DAY_MS + 1);
+    let window = u.recent_ms.iter().max().map_or(0, |&t| t + 7 * DAY_MS + 1);
+    last.max(window)
+}
+
+const DAY_MS: i64 = 86_400_000;
+
 impl Store {
+    /// Deletes the records of `kind` whose expiry (`expires`, read from the record itself:
+    /// `None` when it cannot be read, which also deletes it) has passed. Walks only the
+    /// `expiry` entries up to now: an entry whose record has since been given a later expiry
+    /// moves to that time; one whose record is gone is dropped.
+    fn sweep_expired(
+        &self,
+        kind: Expiring,
+        now_ms: i64,
+        expires: impl Fn(&[u8], &[u8]) -> Option<i64>,
+    ) -> Result<usize, StoreError> {
+        let tree = match kind {
+            Expiring::Session => &self.sessions,
+            Expiring::Usage => &self.usage,
+            Expiring::Nonce => &self.nonces,
+        };
+        let mut removed = 0;
+        for item in self.expiry.range(keys::expiry_until(kind, now_ms)) {
+            let (entry, _) = item?;
+            let record = keys::expiry_record(&entry);
+            if let Some(value) = tree.get(record)? {
+                match expires(record, &value) {
+                    Some(at) if at > now_ms => self.note_expiry(kind, at, record)?,
+                    // Only if unchanged since read: a writer that just renewed it wins.
+                    _ => {
+                        if tree
+                            .compare_and_swap(record, Some(value), None as Option<&[u8]>)?
+                            .is_ok()
+                        {
+                            removed += 1;
+                        } else {
+                            continue; // renewed: its writer added a later entry; look again next time
+                        }
+                    }
+                }
+            }
+            self.expiry.remove(entry)?;
+        }
+        Ok(removed)
+    }
+
+    /// Gives every session, usage record and nonce its `expiry` entry: once, for a store
+    /// written before the index existed.
+    pub(super) fn build_expiry_index(&self) -> Result<usize, StoreError> {
+        let mut indexed = 0;
+        for item in self.sessions.iter() {
+            let (k, v) = item?;
+            let at = std::str::from_utf8(&k)
+                .ok()
+                .and_then(|s| SessionId::parse(s).ok())
+                .and_then(|id| records::decode_session(&id, &v).ok())
+                .map_or(0, |s| s.expires_ms);
+            self.note_expiry(Expiring::Session, at, &k)?;
+            indexed += 1;
+        }
+        for item in self.usage.iter() {
+            let (k, v) = item?;
+            let at = records::decode_usage(&v).map_or(0, |u| usage_expires_ms(&u));
+            self.note_expiry(Expiring::Usage, at, &k)?;
+            indexed += 1;
+        }
+        for item in self.nonces.iter() {
+            let (k, v) = item?;
+            self.note_expiry(Expiring::Nonce, decode_i64(&v).unwrap_or(0), &k)?;
+            indexed += 1;
+        }
+        Ok(indexed)
+    }
+
     /// Deletes expired sessions and nonces, usage older than two days, log records older than
     /// `log_retention_ms`, and dashboard counters older than [`STATS_RETENTION_DAYS`]. Returns
     /// how many entries went.
     pub fn sweep(&self, now_ms: i64, log_retention_ms: i64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for item in self.sessions.iter() {
-            let (k, v) = item?;
-            let expired = std::str::from_utf8(&k)
+        let mut removed = self.sweep_expired(Expiring::Session, now_ms, |k, v| {
+            std::str::from_utf8(k)
                 .ok()
                 .and_then(|s| SessionId::parse(s).ok())
-                .and_then(|id| records::decode_session(&id, &v).ok())
-                .is_none_or(|s| s.expires_ms <= now_ms);
-            if expired {
-                self.sessions.remove(k)?;
-                removed += 1;
-            }
-        }
-        for item in self.nonces.iter() {
-            let (k, v) = item?;
-            if decode_i64(&v).is_none_or(|exp| exp <= now_ms) {
-                self.nonces.remove(k)?;
-                removed += 1;
-            }
-        }
-        let two_days_ago = now_ms - 2 * 86_400_000;
-        for item in self.usage.iter() {
-            let (k, v) = item?;
-            let stale = records::decode_usage(&v).map_or(true, |u| {
-                u.last_issued_ms.is_none_or(|t| t < two_days_ago)
-                    && u.recent_ms.iter().all(|&t| t < now_ms - 7 * 86_400_000)
-            });
-            if stale {
-                self.usage.remove(k)?;
-                removed += 1;
-            }
-        }
+                .and_then(|id| records::decode_session(&id, v).ok())
+                .map(|s| s.expires_ms)
+        })?;
+        removed += self.sweep_expired(Expiring::Nonce, now_ms, |_, v| decode_i64(v))?;
+        removed += self.sweep_expired(Expiring::Usage, now_ms, |_, v| {
+            records::decode_usage(v).ok().map(|u| usage_expires_ms(&u))
+        })?;
         let cutoff = uuid::Builder::from_unix_timestamp_millis(
             u64::try_from(now_ms - log_retention_ms).unwrap_or(0),
             &[0; 10],

@@ -14,6 +14,7 @@
 //! |             | 1 · facet · value · record id (below) | empty                             |
 //! | nonces      | brand 0 hash bytes                    | expiry ms, i64 BE                 |
 //! | meta        | name                                  | schema version, probes            |
+//! | expiry      | kind · minute (u64 BE) · record key   | empty (below)                     |
 
 use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
 
@@ -121,4 +122,79 @@ pub fn log_facet(facet: LogFacet, id: uuid::Uuid) -> Vec<u8> {
     let mut k = log_facet_prefix(facet);
     k.extend_from_slice(id.as_bytes());
     k
+}
+
+/// What the `expiry` tree indexes: records the sweeper deletes once they expire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiring {
+    Session,
+    Usage,
+    Nonce,
+}
+
+impl Expiring {
+    const fn tag(self) -> u8 {
+        match self {
+            Self::Session => b's',
+            Self::Usage => b'u',
+            Self::Nonce => b'n',
+        }
+    }
+}
+
+const MINUTE_MS: u64 = 60_000;
+
+/// The `expiry` key of a record that expires at `expires_ms`: its kind, the minute it is
+/// expired by (rounded up), and its own key. A sweep at `now` walks the kind's keys up to
+/// `now`'s minute ([`expiry_until`]) instead of every record.
+pub fn expiry(kind: Expiring, expires_ms: i64, record: &[u8]) -> Vec<u8> {
+    let minute = u64::try_from(expires_ms.max(0))
+        .unwrap_or(0)
+        .div_ceil(MINUTE_MS);
+    let mut k = Vec::with_capacity(9 + record.len());
+    k.push(kind.tag());
+    k.extend_from_slice(&minute.to_be_bytes());
+    k.extend_from_slice(record);
+    k
+}
+
+/// The range of `kind`'s expiry keys whose minute has passed at `now_ms`.
+pub fn expiry_until(kind: Expiring, now_ms: i64) -> std::ops::Range<Vec<u8>> {
+    let passed = u64::try_from(now_ms.max(0)).unwrap_or(0) / MINUTE_MS;
+    let mut start = vec![kind.tag()];
+    start.extend_from_slice(&0u64.to_be_bytes());
+    let mut end = vec![kind.tag()];
+    end.extend_from_slice(&(passed + 1).to_be_bytes());
+    start..end
+}
+
+/// The record key inside an expiry key.
+pub fn expiry_record(key: &[u8]) -> &[u8] {
+    key.get(9..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record is in a sweep's range only once it has expired, and at the latest a minute
+    /// after (the minute it expires in has passed).
+    #[test]
+    fn a_sweep_range_holds_only_expired_records() {
+        let range = |now| expiry_until(Expiring::Session, now);
+        for expires in [1, 59_999, 60_000, 60_001, 1_764_000_000_123] {
+            let key = expiry(Expiring::Session, expires, b"id");
+            for now in [expires - 1, expires, expires + 59_999, expires + 60_000] {
+                let inside = range(now).contains(&key);
+                if inside {
+                    assert!(expires <= now, "{expires} swept at {now}");
+                }
+                if now >= expires + 60_000 {
+                    assert!(inside, "{expires} not swept at {now}");
+                }
+            }
+            assert!(!expiry_until(Expiring::Usage, i64::MAX).contains(&key));
+            assert_eq!(expiry_record(&key), b"id");
+        }
+    }
 }

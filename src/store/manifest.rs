@@ -155,7 +155,7 @@ impl Store {
             .max(known.as_ref().map_or(0, |k| k.checkpoint));
         self.meta
             .insert(CHECKPOINT_KEY, &checkpoint.to_be_bytes())?;
-        self.db.flush()?;
+        self.sync.flush()?;
         let contents = Contents {
             version: MANIFEST_VERSION,
             checkpoint,
@@ -307,7 +307,7 @@ impl Store {
         let next = self.stored_checkpoint()? + 1;
         self.meta.insert(CHECKPOINT_KEY, &next.to_be_bytes())?;
         let newest = self.newest_log_id()?;
-        self.db.flush()?;
+        self.sync.flush()?;
         self.manifest.update(|c| {
             c.checkpoint = next;
             c.newest_log_id = newest;

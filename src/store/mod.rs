@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use backup::BackupError;
-pub use flusher::Flusher;
+pub use flusher::{DiskSync, Flusher};
 pub use manifest::OnDamage;
 pub use operators::TokenDigest;
 pub use stats::StatRow;
@@ -116,6 +116,8 @@ pub struct Store {
     log_by_dest: sled::Tree,
     nonces: sled::Tree,
     meta: sled::Tree,
+    /// When sessions, usage and nonces expire (see `keys::expiry`): what the sweeper walks.
+    expiry: sled::Tree,
     audit: sled::Tree,
     stats: sled::Tree,
     operators: sled::Tree,
@@ -124,6 +126,8 @@ pub struct Store {
     /// Seals brand records (they hold secrets).
     keys: Arc<ServerKeys>,
     flusher: Flusher,
+    /// sled's flush followed by an fsync of its log (see [`DiskSync`]).
+    sync: DiskSync,
     durability: Durability,
     /// What the store is known to hold, kept outside sled (see `manifest.rs`).
     manifest: Arc<manifest::Manifest>,
@@ -131,10 +135,12 @@ pub struct Store {
 
 /// The version of the store's layout and record formats. Raise it with any change an older
 /// otpd would misread; an otpd refuses a store whose version is above its own.
-/// 2: the issuance log is indexed by outcome, channel and delivery status (an otpd of schema 1
-/// would add records without those entries).
+/// 2: the issuance log is indexed by outcome, channel and delivery status, and sessions, usage
+/// and nonces by expiry (an otpd of schema 1 would add records without those entries).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
+const EXPIRY_BUILT: &str = "expiry_index_built";
 /// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
 const LOG_FACETS_BUILT: &str = "log_facets_built";
 
@@ -199,6 +205,7 @@ impl Store {
             log_by_dest: tree("log_by_dest")?,
             nonces: tree("nonces")?,
             meta: tree("meta")?,
+            expiry: tree("expiry")?,
             audit: tree("audit")?,
             stats: tree("stats")?,
             operators: tree("operators")?,
@@ -206,16 +213,28 @@ impl Store {
             brand_cache: BrandCache::default(),
             keys,
             flusher: Flusher::new(),
+            sync: DiskSync::new(db.clone(), dir)?,
             durability,
             manifest: Arc::new(manifest::Manifest::beside(dir)),
             db,
         };
         // Before the flusher starts: refused, the store lets go of its directory at once.
         store.adopt_manifest(on_damage)?;
+        if store.meta.get(EXPIRY_BUILT)?.is_none() {
+            let indexed = store.build_expiry_index()?;
+            store.meta.insert(EXPIRY_BUILT, &[1])?;
+            store.sync.flush()?;
+            if indexed > 0 {
+                tracing::info!(
+                    records = indexed,
+                    "indexed sessions, usage and nonces by expiry"
+                );
+            }
+        }
         if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
             let indexed = store.build_log_facets()?;
             store.meta.insert(LOG_FACETS_BUILT, &[1])?;
-            store.db.flush()?;
+            store.sync.flush()?;
             if indexed > 0 {
                 tracing::info!(
                     records = indexed,
@@ -223,7 +242,7 @@ impl Store {
                 );
             }
         }
-        store.flusher.start(store.db.clone());
+        store.flusher.start(store.sync.clone());
         store
             .meta
             .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
@@ -267,8 +286,7 @@ impl Store {
 
     /// A final, blocking flush (shutdown).
     pub fn flush_now(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.sync.flush()
     }
 
     /// Readiness: the store accepts a write.

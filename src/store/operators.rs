@@ -141,7 +141,7 @@ impl Store {
             )?
             .is_ok();
         if inserted {
-            self.db.flush()?;
+            self.sync.flush()?;
             self.manifest_add(None, Some(o.name.as_str()))?;
         }
         Ok(inserted)
@@ -168,7 +168,7 @@ impl Store {
                 .compare_and_swap(name.as_str(), Some(current), Some(encode_operator(&next)?))
                 .map_err(StoreError::from)?;
             if swapped.is_ok() {
-                self.db.flush().map_err(StoreError::from)?;
+                self.sync.flush()?;
                 return Ok(Some(next));
             }
         }
@@ -253,7 +253,7 @@ impl Store {
             expires_ms,
         };
         self.meta.insert(SETUP_TOKEN, encode_json(&record)?)?;
-        self.db.flush()?;
+        self.sync.flush()?;
         Ok(())
     }
 

@@ -4,6 +4,8 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use super::housekeeping::usage_expires_ms;
+use super::keys::Expiring;
 use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records, stats};
 use crate::domain::limits::Usage;
 use crate::domain::stats::hour_of;
@@ -18,8 +20,23 @@ impl Store {
     }
 
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        // The expiry entry first: a crash in between leaves an entry the sweeper drops, never
+        // a session it would not find.
+        self.note_expiry(Expiring::Session, s.expires_ms, s.id.as_str().as_bytes())?;
         self.sessions
             .insert(s.id.as_str(), records::encode_session(s)?)?;
+        Ok(())
+    }
+
+    /// Indexes a record by when it expires (see `keys::expiry`).
+    pub(super) fn note_expiry(
+        &self,
+        kind: Expiring,
+        expires_ms: i64,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.expiry
+            .insert(keys::expiry(kind, expires_ms, record), &[] as &[u8])?;
         Ok(())
     }
 
@@ -39,6 +56,12 @@ impl Store {
                 .transpose()?;
             let (next, outcome) = decide(session.as_ref());
             let Some(next) = next else { return Ok(outcome) };
+            if session
+                .as_ref()
+                .is_none_or(|s| s.expires_ms != next.expires_ms)
+            {
+                self.note_expiry(Expiring::Session, next.expires_ms, id.as_str().as_bytes())?;
+            }
             let encoded = records::encode_session(&next)?;
             if self
                 .sessions
@@ -85,9 +108,10 @@ impl Store {
             &self.log,
             &self.log_by_dest,
             &self.stats,
+            &self.expiry,
         )
             .transaction(
-                |(sessions, usage, overrides, outbox, log, log_by_dest, stats)| {
+                |(sessions, usage, overrides, outbox, log, log_by_dest, stats, expiry)| {
                     let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
                     let session = sessions
                         .get(input.session_id.as_str())?
@@ -111,11 +135,16 @@ impl Store {
                         input.session_id.as_str(),
                         records::encode_session(&write.session).map_err(abort)?,
                     )?;
+                    let id = input.session_id.as_str().as_bytes();
+                    let key = keys::expiry(Expiring::Session, write.session.expires_ms, id);
+                    expiry.insert(key, &[] as &[u8])?;
                     if let (Some(u), Some(customer)) = (&write.usage, &customer) {
                         usage.insert(
                             customer.as_slice(),
                             records::encode_usage(u).map_err(abort)?,
                         )?;
+                        let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
+                        expiry.insert(key, &[] as &[u8])?;
                     }
                     if let Some((k, v)) = &job {
                         outbox.insert(&k[..], v.as_slice())?;
@@ -144,10 +173,12 @@ impl Store {
         hash: &[u8],
         expires_ms: i64,
     ) -> Result<bool, StoreError> {
+        let key = keys::nonce(brand, hash);
+        self.note_expiry(Expiring::Nonce, expires_ms, &key)?;
         let fresh = self
             .nonces
             .compare_and_swap(
-                keys::nonce(brand, hash),
+                key,
                 None as Option<&[u8]>,
                 Some(&expires_ms.to_be_bytes()[..]),
             )?

@@ -30,7 +30,7 @@ impl Store {
         let bytes = serde_json::to_vec(&Record::V1(o.clone()))
             .map_err(|e| StoreError::Encode(e.to_string()))?;
         self.meta.insert(KEY, bytes)?;
-        self.db.flush()?;
+        self.sync.flush()?;
         Ok(())
     }
 }
