@@ -8,7 +8,6 @@ use super::housekeeping::usage_expires_ms;
 use super::keys::Expiring;
 use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records, stats};
 use crate::domain::limits::Usage;
-use crate::domain::stats::hour_of;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
 
 impl Store {
@@ -73,10 +72,11 @@ impl Store {
         }
     }
 
-    /// The issuing transaction: re-reads the session, the customer's usage and override,
-    /// lets `decide` apply the limits, then writes the session (new code hash), the usage, the
-    /// delivery job, the log record and the brand's hourly count of issued codes together. `decide` may run more than once: it must be
-    /// free of side effects. Nothing is written when it refuses.
+    /// The issuing transaction: re-reads the session and the customer's usage, lets `decide`
+    /// apply the limits (with the customer's override, read just before), then writes the
+    /// session (new code hash), the usage, the delivery job, the log record and their index
+    /// entries together; the brand's hourly count follows the commit. `decide` may run more
+    /// than once: it must be free of side effects. Nothing is written when it refuses.
     pub fn issue(
         &self,
         input: &IssueInput<'_>,
@@ -95,71 +95,73 @@ impl Store {
         let facet_keys: Vec<Vec<u8>> = keys::LogFacet::of(input.log)
             .map(|f| keys::log_facet(f, input.log.id))
             .collect();
-        let stat_key = stats::stat_key(
-            hour_of(input.log.time_ms),
-            input.brand.as_str(),
-            stats::outcome_counter(input.log),
-        );
+        // Read outside the transaction: a limit an operator changes at this very moment may
+        // apply from the next code on.
+        let limit = match &customer {
+            Some(customer) => self.overrides.get(customer)?.and_then(|v| decode_u32(&v)),
+            None => None,
+        };
         let result = (
             &self.sessions,
             &self.usage,
-            &self.overrides,
             &self.outbox,
             &self.log,
             &self.log_by_dest,
-            &self.stats,
             &self.expiry,
         )
-            .transaction(
-                |(sessions, usage, overrides, outbox, log, log_by_dest, stats, expiry)| {
-                    let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
-                    let session = sessions
-                        .get(input.session_id.as_str())?
-                        .map(|v| records::decode_session(input.session_id, &v))
+            .transaction(|(sessions, usage, outbox, log, log_by_dest, expiry)| {
+                let abort = |e: StoreError| ConflictableTransactionError::Abort(Err(e));
+                let session = sessions
+                    .get(input.session_id.as_str())?
+                    .map(|v| records::decode_session(input.session_id, &v))
+                    .transpose()
+                    .map_err(abort)?;
+                let current = match &customer {
+                    Some(customer) => usage
+                        .get(customer)?
+                        .map(|v| records::decode_usage(&v))
                         .transpose()
-                        .map_err(abort)?;
-                    let (current, limit) = match &customer {
-                        Some(customer) => (
-                            usage
-                                .get(customer)?
-                                .map(|v| records::decode_usage(&v))
-                                .transpose()
-                                .map_err(abort)?,
-                            overrides.get(customer)?.and_then(|v| decode_u32(&v)),
-                        ),
-                        None => (None, None),
-                    };
-                    let write = decide(session.as_ref(), current.as_ref(), limit)
-                        .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
-                    sessions.insert(
-                        input.session_id.as_str(),
-                        records::encode_session(&write.session).map_err(abort)?,
+                        .map_err(abort)?,
+                    None => None,
+                };
+                let write = decide(session.as_ref(), current.as_ref(), limit)
+                    .map_err(|r| ConflictableTransactionError::Abort(Ok(r)))?;
+                sessions.insert(
+                    input.session_id.as_str(),
+                    records::encode_session(&write.session).map_err(abort)?,
+                )?;
+                let id = input.session_id.as_str().as_bytes();
+                let key = keys::expiry(Expiring::Session, write.session.expires_ms, id);
+                expiry.insert(key, &[] as &[u8])?;
+                if let (Some(u), Some(customer)) = (&write.usage, &customer) {
+                    usage.insert(
+                        customer.as_slice(),
+                        records::encode_usage(u).map_err(abort)?,
                     )?;
-                    let id = input.session_id.as_str().as_bytes();
-                    let key = keys::expiry(Expiring::Session, write.session.expires_ms, id);
+                    let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
                     expiry.insert(key, &[] as &[u8])?;
-                    if let (Some(u), Some(customer)) = (&write.usage, &customer) {
-                        usage.insert(
-                            customer.as_slice(),
-                            records::encode_usage(u).map_err(abort)?,
-                        )?;
-                        let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
-                        expiry.insert(key, &[] as &[u8])?;
-                    }
-                    if let Some((k, v)) = &job {
-                        outbox.insert(&k[..], v.as_slice())?;
-                    }
-                    log.insert(&log_key[..], log_value.as_slice())?;
-                    for k in index_key.iter().chain(&facet_keys) {
-                        log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
-                    }
-                    let count = stats::add(stats.get(stat_key.as_slice())?.as_deref(), 1);
-                    stats.insert(stat_key.as_slice(), &count[..])?;
-                    Ok(())
-                },
-            );
+                }
+                if let Some((k, v)) = &job {
+                    outbox.insert(&k[..], v.as_slice())?;
+                }
+                log.insert(&log_key[..], log_value.as_slice())?;
+                for k in index_key.iter().chain(&facet_keys) {
+                    log_by_dest.insert(k.as_slice(), &[] as &[u8])?;
+                }
+                Ok(())
+            });
         match result {
-            Ok(()) => Ok(Ok(())),
+            Ok(()) => {
+                // The brand's hourly count, after the commit: every issuing transaction would
+                // otherwise write this one key, and conflict with all the others in flight.
+                // A crash in between loses one count on the dashboard, never a code or a charge.
+                self.count(
+                    input.log.time_ms,
+                    input.brand.as_str(),
+                    stats::outcome_counter(input.log),
+                )?;
+                Ok(Ok(()))
+            }
             Err(TransactionError::Abort(Ok(refusal))) => Ok(Err(refusal)),
             Err(TransactionError::Abort(Err(e))) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
