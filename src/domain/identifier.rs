@@ -129,15 +129,17 @@ impl Destination {
     pub fn masked(&self) -> String {
         match self {
             Self::Mobile(m) => {
-                let keep_head = 4.min(m.len());
-                let keep_tail = 2.min(m.len().saturating_sub(keep_head));
-                let hidden = m.len() - keep_head - keep_tail;
-                format!(
-                    "+{}{}{}",
-                    &m[..keep_head],
-                    "*".repeat(hidden),
-                    &m[m.len() - keep_tail..]
-                )
+                // Counted in characters, not bytes: an outbox job's destination is read back
+                // from its record without being parsed again, and a damaged or restored record
+                // must not make a log line panic (slicing bytes did, inside a multi-byte
+                // character; found by `fuzz/fuzz_targets/identifier.rs`).
+                let chars: Vec<char> = m.chars().collect();
+                let keep_head = 4.min(chars.len());
+                let keep_tail = 2.min(chars.len() - keep_head);
+                let hidden = chars.len() - keep_head - keep_tail;
+                let head: String = chars[..keep_head].iter().collect();
+                let tail: String = chars[chars.len() - keep_tail..].iter().collect();
+                format!("+{head}{}{tail}", "*".repeat(hidden))
             }
             Self::Email(e) => match e.split_once('@') {
                 Some((local, domain)) => {
@@ -283,6 +285,22 @@ mod tests {
             Destination::Email("jane@example.com".into()).masked(),
             "j***@example.com"
         );
+    }
+
+    #[test]
+    fn masking_counts_characters_not_bytes() {
+        // Regression (cargo fuzz, target `identifier`): the mask sliced the number by bytes
+        // and panicked when a record held a multi-byte character at the cut.
+        assert_eq!(
+            Destination::Mobile("+\u{fffd}\u{fffd}\u{fffd}\u{fffd}".into()).masked(),
+            "++\u{fffd}\u{fffd}\u{fffd}\u{fffd}"
+        );
+        assert_eq!(
+            Destination::Mobile("849\u{fffd}0123456".into()).masked(),
+            "+849\u{fffd}*****56"
+        );
+        assert_eq!(Destination::Mobile("84".into()).masked(), "+84");
+        assert_eq!(Destination::Mobile(String::new()).masked(), "+");
     }
 
     proptest! {

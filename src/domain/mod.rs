@@ -8,6 +8,8 @@ pub mod code;
 pub mod identifier;
 pub mod limits;
 pub mod log;
+#[cfg(test)]
+mod model_tests;
 pub mod operator;
 pub mod otp;
 pub mod outbox;
