@@ -11,8 +11,8 @@
 //!   deleted);
 //! - a checkpoint number, also written into the store's `meta` tree and flushed before the file
 //!   names it, and the newest issuance-log id: at every sweep (once a minute) and at close;
-//! - the entry counts of the configuration, audit, outbox and counter trees, at a clean close
-//!   only (nothing writes after it), checked at the next open and then cleared.
+//! - the entry counts of the configuration, audit and outbox trees, at a clean close only
+//!   (nothing writes after it), checked at the next open and then cleared.
 //!
 //! At open, everything the manifest names must be there and readable; a store behind its
 //! checkpoint was rolled back or lost its tail. A store with no manifest is new, or was written
@@ -28,15 +28,15 @@ use crate::domain::BrandName;
 /// Bumped when the file's meaning changes; an unknown version is a finding, not a crash.
 const MANIFEST_VERSION: u32 = 1;
 /// The trees counted at a clean close and checked at the next start: configuration, audit,
-/// queued deliveries and counters, small enough to count in a few milliseconds. Sessions,
-/// usage, nonces and the log grow with traffic (a million entries take a second to count);
-/// the checkpoint and the newest log record stand witness for them.
-const COUNTED_TREES: [&str; 7] = [
+/// queued deliveries and console sessions, small enough to count in a few milliseconds.
+/// Sessions, usage, nonces, the log and the dashboard's counters (one per brand, counter and
+/// hour, for 400 days) grow with traffic or time, and a million entries take about a second to
+/// count; the checkpoint and the newest log record stand witness for them.
+const COUNTED_TREES: [&str; 6] = [
     "brands",
     "operators",
     "overrides",
     "audit",
-    "stats",
     "outbox",
     "console_sessions",
 ];
