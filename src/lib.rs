@@ -286,7 +286,7 @@ fn copy_admin_cert(config: &Config) {
 }
 
 /// Deletes expired sessions, nonces, old usage, old log records and stats, and ended console
-/// sessions, then moves the store manifest's checkpoint up, once a minute.
+/// sessions, once a minute.
 async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -299,10 +299,10 @@ async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiv
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let idle_ms = i64::from(services.config.console_session_idle_minutes) * 60_000;
         let sweep = move || {
-            let n = store.sweep(now, retention_ms)?
-                + store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?;
-            store.checkpoint()?;
-            Ok::<_, store::StoreError>(n)
+            Ok::<_, store::StoreError>(
+                store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?
+                    + store.sweep(now, retention_ms)?,
+            )
         };
         match tokio::task::spawn_blocking(sweep).await {
             Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "swept expired records"),

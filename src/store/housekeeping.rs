@@ -19,28 +19,40 @@ pub(crate) fn usage_expires_ms(u: &Usage) -> i64 {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// When a record of `kind` (key `k`, value `v`) expires; `None` when it cannot be read.
+fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {
+    match kind {
+        Expiring::Session => std::str::from_utf8(k)
+            .ok()
+            .and_then(|s| SessionId::parse(s).ok())
+            .and_then(|id| records::decode_session(&id, v).ok())
+            .map(|s| s.expires_ms),
+        Expiring::Usage => records::decode_usage(v).ok().map(|u| usage_expires_ms(&u)),
+        Expiring::Nonce => decode_i64(v),
+    }
+}
+
 impl Store {
-    /// Deletes the records of `kind` whose expiry (`expires`, read from the record itself:
-    /// `None` when it cannot be read, which also deletes it) has passed. Walks only the
-    /// `expiry` entries up to now: an entry whose record has since been given a later expiry
-    /// moves to that time; one whose record is gone is dropped.
-    fn sweep_expired(
-        &self,
-        kind: Expiring,
-        now_ms: i64,
-        expires: impl Fn(&[u8], &[u8]) -> Option<i64>,
-    ) -> Result<usize, StoreError> {
-        let tree = match kind {
+    fn expiring_tree(&self, kind: Expiring) -> &sled::Tree {
+        match kind {
             Expiring::Session => &self.sessions,
             Expiring::Usage => &self.usage,
             Expiring::Nonce => &self.nonces,
-        };
+        }
+    }
+
+    /// Deletes the records of `kind` whose expiry (read from the record itself; one that
+    /// cannot be read goes too) has passed. Walks only the `expiry` entries up to now: an
+    /// entry whose record has since been given a later expiry moves to that time; one whose
+    /// record is gone is dropped.
+    fn sweep_expired(&self, kind: Expiring, now_ms: i64) -> Result<usize, StoreError> {
+        let tree = self.expiring_tree(kind);
         let mut removed = 0;
         for item in self.expiry.range(keys::expiry_until(kind, now_ms)) {
             let (entry, _) = item?;
             let record = keys::expiry_record(&entry);
             if let Some(value) = tree.get(record)? {
-                match expires(record, &value) {
+                match expires_ms(kind, record, &value) {
                     Some(at) if at > now_ms => self.note_expiry(kind, at, record)?,
                     // Only if unchanged since read: a writer that just renewed it wins.
                     _ => {
@@ -64,45 +76,24 @@ impl Store {
     /// written before the index existed.
     pub(super) fn build_expiry_index(&self) -> Result<usize, StoreError> {
         let mut indexed = 0;
-        for item in self.sessions.iter() {
-            let (k, v) = item?;
-            let at = std::str::from_utf8(&k)
-                .ok()
-                .and_then(|s| SessionId::parse(s).ok())
-                .and_then(|id| records::decode_session(&id, &v).ok())
-                .map_or(0, |s| s.expires_ms);
-            self.note_expiry(Expiring::Session, at, &k)?;
-            indexed += 1;
-        }
-        for item in self.usage.iter() {
-            let (k, v) = item?;
-            let at = records::decode_usage(&v).map_or(0, |u| usage_expires_ms(&u));
-            self.note_expiry(Expiring::Usage, at, &k)?;
-            indexed += 1;
-        }
-        for item in self.nonces.iter() {
-            let (k, v) = item?;
-            self.note_expiry(Expiring::Nonce, decode_i64(&v).unwrap_or(0), &k)?;
-            indexed += 1;
+        for kind in [Expiring::Session, Expiring::Usage, Expiring::Nonce] {
+            for item in self.expiring_tree(kind).iter() {
+                let (k, v) = item?;
+                self.note_expiry(kind, expires_ms(kind, &k, &v).unwrap_or(0), &k)?;
+                indexed += 1;
+            }
         }
         Ok(indexed)
     }
 
     /// Deletes expired sessions and nonces, usage older than two days, log records older than
-    /// `log_retention_ms`, and dashboard counters older than [`STATS_RETENTION_DAYS`]. Returns
-    /// how many entries went.
+    /// `log_retention_ms`, and dashboard counters older than [`STATS_RETENTION_DAYS`], then
+    /// moves the manifest's checkpoint up (see `manifest.rs`). Returns how many entries went.
     pub fn sweep(&self, now_ms: i64, log_retention_ms: i64) -> Result<usize, StoreError> {
-        let mut removed = self.sweep_expired(Expiring::Session, now_ms, |k, v| {
-            std::str::from_utf8(k)
-                .ok()
-                .and_then(|s| SessionId::parse(s).ok())
-                .and_then(|id| records::decode_session(&id, v).ok())
-                .map(|s| s.expires_ms)
-        })?;
-        removed += self.sweep_expired(Expiring::Nonce, now_ms, |_, v| decode_i64(v))?;
-        removed += self.sweep_expired(Expiring::Usage, now_ms, |_, v| {
-            records::decode_usage(v).ok().map(|u| usage_expires_ms(&u))
-        })?;
+        let mut removed = 0;
+        for kind in [Expiring::Session, Expiring::Nonce, Expiring::Usage] {
+            removed += self.sweep_expired(kind, now_ms)?;
+        }
         let cutoff = uuid::Builder::from_unix_timestamp_millis(
             u64::try_from(now_ms - log_retention_ms).unwrap_or(0),
             &[0; 10],
@@ -131,6 +122,7 @@ impl Store {
         }
         let stats_cutoff = now_ms - i64::from(STATS_RETENTION_DAYS) * 86_400_000;
         removed += self.sweep_stats(hour_of(stats_cutoff))?;
+        self.checkpoint()?;
         Ok(removed)
     }
 

@@ -9,6 +9,22 @@ use crate::domain::{
     BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, IssuanceRecord,
 };
 
+/// The filters the log's index answers (see `keys::LogFacet`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogFilter {
+    pub outcome: Option<u16>,
+    pub channel: Option<ChannelKind>,
+    pub delivery: Option<DeliveryStatus>,
+}
+
+impl LogFilter {
+    fn matches(&self, r: &IssuanceRecord) -> bool {
+        self.outcome.is_none_or(|o| r.outcome == o)
+            && self.channel.is_none_or(|c| r.channel == Some(c))
+            && self.delivery.is_none_or(|d| r.delivery == d)
+    }
+}
+
 impl Store {
     /// Records a refused generate of a known brand (an issued code is recorded by
     /// [`Store::issue`], in its transaction).
@@ -73,10 +89,7 @@ impl Store {
 
     fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
-        for facet in LogFacet::of(r) {
-            self.log_by_dest
-                .insert(keys::log_facet(facet, r.id), &[] as &[u8])?;
-        }
+        self.index_facets(r)?;
         if let Some(dest) = r
             .destination
             .as_deref()
@@ -122,12 +135,39 @@ impl Store {
         limit: usize,
         keep: impl Fn(&IssuanceRecord) -> bool,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
-        self.log_scan(before, None, limit, keep)
+        self.scan_all(before, None, limit, keep)
     }
 
-    /// Like [`Store::log_page`], stopping at records older than `since_ms`: ids are UUIDv7, so
-    /// the tree is in time order and a time window is a key range.
+    /// Like [`Store::log_page`], stopping at records older than `since_ms`, and only those
+    /// that match `indexed` (answered from the index: a filter that matches few records does
+    /// not read the others) and that `keep` accepts.
     pub fn log_scan(
+        &self,
+        before: Option<uuid::Uuid>,
+        since_ms: Option<i64>,
+        indexed: &LogFilter,
+        limit: usize,
+        keep: impl Fn(&IssuanceRecord) -> bool,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let facets: Vec<LogFacet> = [
+            indexed.outcome.map(LogFacet::Outcome),
+            indexed.channel.map(LogFacet::Channel),
+            indexed.delivery.map(LogFacet::Delivery),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let keep = |r: &IssuanceRecord| indexed.matches(r) && keep(r);
+        if facets.is_empty() {
+            self.scan_all(before, since_ms, limit, keep)
+        } else {
+            self.scan_facets(&facets, before, since_ms, limit, keep)
+        }
+    }
+
+    /// Every record, newest first: ids are UUIDv7, so the tree is in time order and a time
+    /// window is a key range.
+    fn scan_all(
         &self,
         before: Option<uuid::Uuid>,
         since_ms: Option<i64>,
@@ -155,10 +195,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Like [`Store::log_scan`] for records under every one of `facets` (at least one): walks
-    /// the facets' index ranges newest first, meeting where all hold the same id (a zig-zag
-    /// join), so a filter that matches few records does not read the others.
-    pub fn log_facet_scan(
+    /// The records under every one of `facets` (at least one), newest first: walks the facets'
+    /// index ranges, meeting where all hold the same id (a zig-zag join).
+    fn scan_facets(
         &self,
         facets: &[LogFacet],
         before: Option<uuid::Uuid>,
@@ -229,6 +268,14 @@ impl Store {
         })
     }
 
+    fn index_facets(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        for facet in LogFacet::of(r) {
+            self.log_by_dest
+                .insert(keys::log_facet(facet, r.id), &[] as &[u8])?;
+        }
+        Ok(())
+    }
+
     /// Indexes every log record by its facets: once, for a store written before the index
     /// existed (a few seconds per million records).
     pub(super) fn build_log_facets(&self) -> Result<usize, StoreError> {
@@ -238,10 +285,7 @@ impl Store {
             let Ok(r) = records::decode_log(&v) else {
                 continue;
             };
-            for facet in LogFacet::of(&r) {
-                self.log_by_dest
-                    .insert(keys::log_facet(facet, r.id), &[] as &[u8])?;
-            }
+            self.index_facets(&r)?;
             indexed += 1;
         }
         Ok(indexed)

@@ -289,8 +289,8 @@ impl Store {
     }
 
     /// Makes everything written so far durable and moves the manifest's checkpoint up to it
-    /// (blocking: run it off the async workers). The sweeper calls it once a minute.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
+    /// (blocking). The sweep ends with it, once a minute.
+    pub(super) fn checkpoint(&self) -> Result<(), StoreError> {
         self.checkpoint_with(None)
     }
 

@@ -27,7 +27,9 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use backup::BackupError;
-pub use flusher::{DiskSync, Flusher};
+use flusher::DiskSync;
+pub use flusher::Flusher;
+pub use log::LogFilter;
 pub use manifest::OnDamage;
 pub use operators::TokenDigest;
 pub use stats::StatRow;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name, parse_destination};
 use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
-use crate::store::keys::LogFacet;
+use crate::store::LogFilter;
 
 /// Most records one page (or one CSV export) may hold.
 pub const MAX_PAGE: usize = 500;
@@ -160,20 +160,12 @@ impl Admin<'_> {
                 Ok(out)
             }
             (None, _) => {
-                // Outcome, channel and delivery status are indexed: walk those entries only.
-                let facets: Vec<LogFacet> = [
-                    q.outcome.map(LogFacet::Outcome),
-                    q.channel.map(LogFacet::Channel),
-                    q.delivery.map(LogFacet::Delivery),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                if facets.is_empty() {
-                    Ok(store.log_scan(q.before, q.since_ms, limit, keep)?)
-                } else {
-                    Ok(store.log_facet_scan(&facets, q.before, q.since_ms, limit, keep)?)
-                }
+                let indexed = LogFilter {
+                    outcome: q.outcome,
+                    channel: q.channel,
+                    delivery: q.delivery,
+                };
+                Ok(store.log_scan(q.before, q.since_ms, &indexed, limit, keep)?)
             }
         }
     }
