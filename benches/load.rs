@@ -134,11 +134,12 @@ async fn start_otpd(durability: Durability) -> (otpd::RunningServer, tempfile::T
     let store = &server.services.store;
     let mut brand = store
         .brand(&BrandName::parse("DEMO").unwrap())
+        .await
         .unwrap()
         .unwrap();
     brand.settings.daily_otp_limit = 100_000;
     brand.settings.resend_cooldown_seconds = 0;
-    store.put_brand(&brand).unwrap();
+    store.put_brand(&brand).await.unwrap();
     (server, dir)
 }
 

@@ -51,7 +51,6 @@ fn context(operation: Operation, path: &'static str) -> RequestContext {
         path,
         client: "192.0.2.7".parse().unwrap(),
         fallback_channel: None,
-        in_batch: false,
     }
 }
 
@@ -87,6 +86,7 @@ async fn populate(dir: &Path, count: usize) {
             b.settings.resend_cooldown_seconds = 0;
             Ok(b)
         })
+        .await
         .unwrap();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -117,7 +117,7 @@ async fn populate(dir: &Path, count: usize) {
     for t in tasks {
         t.await.unwrap();
     }
-    while services.store.outbox_len() > 0 {
+    while services.store.queued_jobs().await.unwrap() > 0 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!(
@@ -245,7 +245,7 @@ async fn sweep_once(dir: &Path) {
     println!("\n| tree | records | logical bytes | bytes per OTP |");
     println!("|---|---:|---:|---:|");
     let count: f64 = std::env::var("BENCH_OTPS").map_or(1e6, |v| v.parse().unwrap());
-    for (tree, entries) in store.dump().unwrap() {
+    for (tree, entries) in store.raw_records().await.unwrap() {
         let bytes: usize = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
         if !entries.is_empty() {
             println!(
@@ -257,12 +257,7 @@ async fn sweep_once(dir: &Path) {
     }
     let now = otpd::clock::Clock::system().now_ms();
     let t = Instant::now();
-    let removed = tokio::task::spawn_blocking({
-        let store = store.clone();
-        move || store.sweep(now, 30 * 86_400_000).unwrap()
-    })
-    .await
-    .unwrap();
+    let removed = store.sweep(now, 30 * 86_400_000).await.unwrap();
     println!(
         "\none sweep: {:.0} ms, {removed} records removed",
         t.elapsed().as_secs_f64() * 1000.0

@@ -135,9 +135,9 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         on_damage,
     )
     .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    config.apply_overrides(&store.runtime_overrides()?);
+    config.apply_overrides(&store.runtime_overrides().await?);
     let config = Arc::new(config);
-    let resealed = store.reseal_brands()?;
+    let resealed = store.reseal_brands().await?;
     secrets::write_owner_only(
         &config.data_dir.join(secrets::SEALED_WITH_FILE),
         format!("{}\n", keys.active_id()).as_bytes(),
@@ -149,8 +149,10 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
             "re-sealed brand records under the active server key"
         );
     }
-    if config.demo_brand && store.brands()?.is_empty() {
-        store.create_brand(&Brand::demo(options.clock.now_ms()))?;
+    if config.demo_brand && store.brands().await?.is_empty() {
+        store
+            .create_brand(&Brand::demo(options.clock.now_ms()))
+            .await?;
         tracing::info!("created the demo brand DEMO (channels: the LOG sink)");
     }
     let services = Arc::new(Services::new(
@@ -161,7 +163,7 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
         config.clone(),
     ));
 
-    let setup_token = services.issue_setup_token()?;
+    let setup_token = services.issue_setup_token().await?;
 
     // TLS files are read before binding: a bad pair stops the start with its file named.
     let load_tls = |files: Option<config::TlsFiles>| {
@@ -293,22 +295,23 @@ async fn sweep_periodically(services: Arc<Services>, mut shutdown: watch::Receiv
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = shutdown.changed() => return,
         }
-        let store = services.store.clone();
+        let store = &services.store;
         let now = services.clock.now_ms();
         let retention_days = services.log_retention_days.load(Ordering::Relaxed);
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let idle_ms = i64::from(services.config.console_session_idle_minutes) * 60_000;
-        let sweep = move || {
+        let swept = async {
             Ok::<_, store::StoreError>(
-                store.sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)?
-                    + store.sweep(now, retention_ms)?,
+                store
+                    .sweep_console_sessions(now, idle_ms, service::auth::SESSION_MAX_MS)
+                    .await?
+                    + store.sweep(now, retention_ms).await?,
             )
         };
-        match tokio::task::spawn_blocking(sweep).await {
-            Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "swept expired records"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "sweeping the store failed"),
-            Err(e) => tracing::error!(error = %e, "the sweep task failed"),
+        match swept.await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired records"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "sweeping the store failed"),
         }
         services.trim_rate_limiter();
         services.login_throttle.trim(now);

@@ -106,10 +106,12 @@ fn world() -> &'static World {
             ))
         });
         let store = &services.store;
-        store
-            .create_brand(&Brand::demo(NOW_MS))
+        runtime
+            .block_on(store.create_brand(&Brand::demo(NOW_MS)))
             .expect("brand DEMO");
-        store.create_brand(&signed_brand()).expect("brand SIGNED");
+        runtime
+            .block_on(store.create_brand(&signed_brand()))
+            .expect("brand SIGNED");
         let router = otpd::http::public_router(services.clone())
             .layer(axum::extract::DefaultBodyLimit::max(otpd::http::BODY_LIMIT));
         World {

@@ -48,7 +48,7 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let (app_for_status, status_item) = (app.clone(), status.clone());
     tauri::async_runtime::spawn(async move {
         loop {
-            let text = status_line(&app_for_status);
+            let text = status_line(&app_for_status).await;
             let _ = status_item.set_text(&text);
             if let Some(tray) = app_for_status.tray_by_id("otpd") {
                 let _ = tray.set_tooltip(Some(&text));
@@ -67,8 +67,11 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
 }
 
 /// "otpd running · 42 codes today · SMS of ACME failing".
-fn status_line(app: &AppHandle) -> String {
-    let desktop = app.state::<Desktop>();
+async fn status_line(app: &AppHandle) -> String {
+    let (services, public_url) = {
+        let desktop = app.state::<Desktop>();
+        (desktop.services.clone(), desktop.public_url.is_some())
+    };
     let zone = jiff::tz::TimeZone::system()
         .iana_name()
         .unwrap_or("UTC")
@@ -77,8 +80,8 @@ fn status_line(app: &AppHandle) -> String {
         brand: None,
         time_zone: Some(zone),
     };
-    let stats = desktop.services.admin("desktop").dashboard(&query);
-    let listening = if desktop.public_url.is_some() {
+    let stats = services.admin("desktop").dashboard(&query).await;
+    let listening = if public_url {
         "running"
     } else {
         "running (public API not listening)"

@@ -1,14 +1,13 @@
 //! The outbox worker. Jobs are committed with the code they carry (sealed) in the issuing
-//! transaction; this worker picks up due jobs and remembers in memory which are being sent, so
-//! no job is sent twice at once. A job stays in the store, due, until its send ends: after a
-//! crash mid-send it is picked up again, so delivery is at least once. (One process owns the
-//! store — sled locks it — so an in-memory claim is enough; no lease write is needed.) A failed send is retried with exponential backoff and jitter until it succeeds,
+//! transaction; this worker claims due jobs from the store, so no job is sent twice at once. A
+//! job stays in the store until its send ends: after a crash mid-send it is claimed again, so
+//! delivery is at least once. A failed send is retried with exponential backoff and jitter
+//! until it succeeds,
 //! the code expires (EXPIRED: a dead code is never sent), or the attempts run out (the next
 //! fallback channel, else FAILED). A finished job is deleted, and its sealed code with it.
 //! Each step updates the job's issuance-log record.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt;
@@ -39,9 +38,6 @@ const POLL: Duration = Duration::from_millis(100);
 /// How often the `otpd_outbox_depth` gauge is measured.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
-/// Ids of the jobs being sent right now.
-type InFlight = Arc<Mutex<HashSet<uuid::Uuid>>>;
-
 #[derive(Clone)]
 pub struct Outbox {
     pub store: Store,
@@ -58,19 +54,22 @@ impl Outbox {
     /// Runs until `shutdown` turns true, then waits for the sends in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.workers));
-        let in_flight = Arc::new(Mutex::new(HashSet::new()));
         let mut depth_measured: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            self.dispatch_due(&slots, &in_flight).await;
-            // Counting the queue walks the whole tree: once a second is enough for a gauge,
-            // and the loop runs after every finished send.
+            self.dispatch_due(&slots).await;
+            // Counting the queue walks it all: once a second is enough for a gauge, and the
+            // loop runs after every finished send.
             if depth_measured.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
-                self.metrics
-                    .outbox_depth
-                    .set(i64::try_from(self.store.outbox_len()).unwrap_or(i64::MAX));
+                match self.store.queued_jobs().await {
+                    Ok(n) => {
+                        let n = i64::try_from(n).unwrap_or(i64::MAX);
+                        self.metrics.outbox_depth.set(n);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "counting the outbox failed"),
+                }
                 depth_measured = Some(std::time::Instant::now());
             }
             tokio::select! {
@@ -84,39 +83,25 @@ impl Outbox {
         let _drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
     }
 
-    async fn dispatch_due(&self, slots: &Arc<Semaphore>, in_flight: &InFlight) {
+    /// Claims as many due jobs as there are free workers (and a few more, which wait for a
+    /// worker), and starts a send for each.
+    async fn dispatch_due(&self, slots: &Arc<Semaphore>) {
         let now = self.clock.now_ms();
-        let busy = in_flight.lock().map_or(0, |f| f.len());
-        let due = match self.store.due_jobs(now, busy + self.workers * 4) {
+        let busy = self.workers - slots.available_permits();
+        let due = match self.store.claim_jobs(now, busy + self.workers * 4).await {
             Ok(jobs) => jobs,
             Err(e) => {
-                tracing::error!(error = %e, "reading the outbox failed");
+                tracing::error!(error = %e, "claiming outbox jobs failed");
                 return;
             }
         };
-        // A job is read from memory as soon as it is committed; with flush-each, nothing is
-        // sent before it is on disk (a crash would otherwise lose the code that was sent).
-        if !due.is_empty()
-            && let Err(e) = self.store.settle().await
-        {
-            tracing::error!(error = %e, "flushing the outbox before sending failed");
-            return;
-        }
         for job in due {
-            let claimed = in_flight.lock().is_ok_and(|mut f| f.insert(job.id));
-            if !claimed {
-                continue;
-            }
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let (this, in_flight) = (self.clone(), in_flight.clone());
+            let this = self.clone();
             tokio::spawn(async move {
-                let id = job.id;
                 this.deliver(job).await;
-                if let Ok(mut f) = in_flight.lock() {
-                    f.remove(&id);
-                }
                 drop(permit);
                 // A worker is free: claim the next due jobs now, not at the next poll.
                 this.wake.notify_one();
@@ -125,15 +110,11 @@ impl Outbox {
     }
 
     /// One try at one job, and what follows from it.
-    async fn deliver(&self, mut job: OutboxJob) {
-        // The dispatcher's snapshot may be older than a send that just ended this job or
-        // moved it to a later try: only a job still queued under the same key is sent.
-        if !self.store.job_is_queued(&job).unwrap_or(false) {
-            return;
-        }
+    async fn deliver(&self, claimed: OutboxJob) {
+        let mut job = claimed.clone();
         let now = self.clock.now_ms();
         if now >= job.code_expires_ms {
-            return self.finish(&job, DeliveryStatus::Expired, None);
+            return self.finish(&claimed, DeliveryStatus::Expired, None).await;
         }
         let outcome = self.send_once(&job).await;
         let attempt = DeliveryAttempt {
@@ -170,14 +151,19 @@ impl Outbox {
             tracing::warn!(job = %job.id, channel = job.channel.as_str(), to = %job.destination.masked(), attempt = job.attempts, error = %e, "delivery attempt failed");
         }
         let give_up_on_channel = match &outcome {
-            Ok(_) => return self.finish(&job, DeliveryStatus::Sent, Some(attempt)),
+            Ok(_) => {
+                return self
+                    .finish(&claimed, DeliveryStatus::Sent, Some(attempt))
+                    .await;
+            }
             Err(SendError::Permanent(_)) => true,
             Err(SendError::Temporary(_)) => job.attempts >= MAX_ATTEMPTS_PER_CHANNEL,
         };
-        let old_due = job.due_ms;
         if give_up_on_channel {
             if job.fallbacks.is_empty() {
-                return self.finish(&job, DeliveryStatus::Failed, Some(attempt));
+                return self
+                    .finish(&claimed, DeliveryStatus::Failed, Some(attempt))
+                    .await;
             }
             let (channel, destination) = job.fallbacks.remove(0);
             tracing::info!(job = %job.id, from = job.channel.as_str(), to = channel.as_str(), "moving delivery to the fallback channel");
@@ -188,13 +174,20 @@ impl Outbox {
         } else {
             job.due_ms = self.clock.now_ms() + backoff_ms(job.attempts);
             if job.due_ms >= job.code_expires_ms {
-                return self.finish(&job, DeliveryStatus::Expired, Some(attempt));
+                return self
+                    .finish(&claimed, DeliveryStatus::Expired, Some(attempt))
+                    .await;
             }
         }
-        if let Err(e) = self.store.reschedule_job(old_due, &job) {
-            tracing::error!(error = %e, "rescheduling an outbox job failed");
+        match self.store.retry_job(&claimed, &job).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "an outbox job's claim was lost before its retry")
+            }
+            Err(e) => tracing::error!(error = %e, "rescheduling an outbox job failed"),
         }
-        self.record(&job, DeliveryStatus::Queued, Some(attempt));
+        self.record(&job, DeliveryStatus::Queued, Some(attempt))
+            .await;
         self.wake.notify_one();
     }
 
@@ -245,11 +238,17 @@ impl Outbox {
         }
     }
 
-    fn finish(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {
-        if let Err(e) = self.store.finish_job(job) {
+    /// Ends a claimed job: deletes it and records how its delivery ended.
+    async fn finish(
+        &self,
+        job: &OutboxJob,
+        status: DeliveryStatus,
+        attempt: Option<DeliveryAttempt>,
+    ) {
+        if let Err(e) = self.store.finish_job(job).await {
             tracing::error!(error = %e, "deleting a finished outbox job failed");
         }
-        self.record(job, status, attempt);
+        self.record(job, status, attempt).await;
         // A sent message is in the issuance log; one that never arrives needs an operator.
         if status == DeliveryStatus::Sent {
             tracing::debug!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");
@@ -258,14 +257,22 @@ impl Outbox {
         }
     }
 
-    fn record(&self, job: &OutboxJob, status: DeliveryStatus, attempt: Option<DeliveryAttempt>) {
-        let result = self.store.record_delivery(
-            job.log_id,
-            status,
-            job.channel,
-            attempt.as_ref(),
-            self.clock.now_ms(),
-        );
+    async fn record(
+        &self,
+        job: &OutboxJob,
+        status: DeliveryStatus,
+        attempt: Option<DeliveryAttempt>,
+    ) {
+        let result = self
+            .store
+            .record_delivery(
+                job.log_id,
+                status,
+                job.channel,
+                attempt.as_ref(),
+                self.clock.now_ms(),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "updating an issuance-log record failed");
         }

@@ -204,7 +204,11 @@ impl Harness {
         for kind in ChannelKind::ALL {
             brand.channels.insert(kind, ChannelConfig::Log);
         }
-        assert!(services.store.create_brand(&brand).unwrap());
+        assert!(
+            runtime
+                .block_on(services.store.create_brand(&brand))
+                .unwrap()
+        );
         Self {
             runtime,
             services,
@@ -231,7 +235,6 @@ impl Harness {
             path,
             client: IpAddr::V4(Ipv4Addr::LOCALHOST),
             fallback_channel: None,
-            in_batch: false,
         }
     }
 
@@ -263,9 +266,12 @@ impl Harness {
             .block_on(self.services.generate_otp(&Fields(&body), &ctx))
             .result?;
         let store = &self.services.store;
-        let jobs = store.due_jobs(i64::MAX, usize::MAX).unwrap();
+        let jobs = self
+            .runtime
+            .block_on(store.claim_jobs(i64::MAX, usize::MAX))
+            .unwrap();
         assert_eq!(jobs.len(), 1, "one delivery per issued code");
-        store.finish_job(&jobs[0]).unwrap();
+        self.runtime.block_on(store.finish_job(&jobs[0])).unwrap();
         let code = self
             .services
             .keys

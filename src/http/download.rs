@@ -57,7 +57,9 @@ impl Write for ChannelWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buffer));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+        // Not `blocking_send`: the producer may be inside `Handle::block_on` (awaiting the
+        // store), where tokio refuses to block; this thread is a blocking one either way.
+        futures_executor::block_on(self.tx.send(Ok(chunk))).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
         })
     }
@@ -100,8 +102,11 @@ pub fn backup(services: Arc<Services>) -> Response {
         .map(|t| t.strftime("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let filename = format!("otpd-{date}.backup");
+    let runtime = tokio::runtime::Handle::current();
     download("application/octet-stream", &filename, move |mut w| {
-        let entries = services.store.backup(&mut w).map_err(|e| e.to_string())?;
+        let entries = runtime
+            .block_on(services.store.backup(&mut w))
+            .map_err(|e| e.to_string())?;
         tracing::info!(entries, "backup exported");
         Ok(())
     })

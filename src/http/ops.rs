@@ -60,7 +60,7 @@ pub fn admin_router() -> Router<Arc<Services>> {
 }
 
 async fn ready(State(s): State<Arc<Services>>) -> impl IntoResponse {
-    match s.store.probe() {
+    match s.store.probe().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness probe failed");

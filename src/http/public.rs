@@ -295,7 +295,6 @@ async fn handle(
         path,
         client: client_addr(peer, headers, &s.config.trusted_proxies),
         fallback_channel,
-        in_batch: matches!(items, Ok(Items::Batch(_))),
     };
     let items = match items {
         Ok(items) => items,
@@ -334,19 +333,29 @@ async fn handle(
     }
 }
 
-/// Answers a batch's items in order, then makes their writes durable with one flush. When that
-/// flush fails, no item is answered as done: each success becomes the operation's internal error.
+/// Answers a batch's items in order; the store acknowledges their writes together at the end.
+/// When that fails, no item is answered as done: each success becomes the operation's internal
+/// error.
 async fn answer_batch(
     s: &Services,
     op: Operation,
     ctx: &RequestContext,
     objs: &[Map<String, Value>],
 ) -> Vec<Value> {
-    let mut answers = Vec::with_capacity(objs.len());
-    for obj in objs {
-        answers.push(answer_one(s, op, ctx, obj).await);
-    }
-    let settled = s.settle_batch(op).await;
+    let (answers, durable) = s
+        .store
+        .batch(async {
+            let mut answers = Vec::with_capacity(objs.len());
+            for obj in objs {
+                answers.push(answer_one(s, op, ctx, obj).await);
+            }
+            answers
+        })
+        .await;
+    let settled = durable.map_err(|e| {
+        tracing::error!(error = %e, "acknowledging a batch failed");
+        Refusal::new(op.internal_code())
+    });
     answers
         .into_iter()
         .map(|answer| match &settled {

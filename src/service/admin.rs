@@ -153,7 +153,7 @@ impl Admin<'_> {
         self.services.clock.now_ms()
     }
 
-    /// Makes a change durable (per the durability setting) and records it in the audit trail,
+    /// Records a change (already durable: the store acknowledged it) in the audit trail,
     /// secrets redacted.
     pub(crate) async fn commit(
         &self,
@@ -162,7 +162,6 @@ impl Admin<'_> {
         target: Option<String>,
         change: Change,
     ) -> Result<(), AdminError> {
-        self.services.store.settle().await?;
         let change = change.redacted();
         tracing::info!(
             actor = self.actor,
@@ -182,7 +181,7 @@ impl Admin<'_> {
             after: change.after,
         };
         // The change is saved; a failed audit append must not report it as failed.
-        if let Err(e) = self.services.store.append_audit(&entry) {
+        if let Err(e) = self.services.store.append_audit(&entry).await {
             tracing::error!(error = %e, action, "recording an admin change in the audit trail failed");
         }
         Ok(())
@@ -201,10 +200,10 @@ impl Admin<'_> {
 
     /// Applies `change` to the stored brand (retried on concurrent writes) and stamps it;
     /// returns the brand before and after.
-    fn update(
+    async fn update(
         &self,
         name: &BrandName,
-        change: impl Fn(&mut Brand) -> Result<(), AdminError>,
+        change: impl Fn(&mut Brand) -> Result<(), AdminError> + Sync,
     ) -> Result<(Brand, Brand), AdminError> {
         let now_ms = self.now_ms();
         self.services
@@ -213,31 +212,34 @@ impl Admin<'_> {
                 change(&mut brand)?;
                 brand.updated_ms = now_ms;
                 Ok::<_, AdminError>(brand)
-            })?
+            })
+            .await?
             .ok_or_else(|| not_found(name))
     }
 
-    fn brand(&self, name: &BrandName) -> Result<Brand, AdminError> {
+    async fn brand(&self, name: &BrandName) -> Result<Brand, AdminError> {
         self.services
             .store
-            .brand(name)?
+            .brand(name)
+            .await?
             .ok_or_else(|| not_found(name))
     }
 
     // ---- brands ---------------------------------------------------------------------------
 
-    pub fn list_brands(&self) -> Result<Vec<BrandView>, AdminError> {
+    pub async fn list_brands(&self) -> Result<Vec<BrandView>, AdminError> {
         Ok(self
             .services
             .store
-            .brands()?
+            .brands()
+            .await?
             .iter()
             .map(BrandView::from)
             .collect())
     }
 
-    pub fn show_brand(&self, name: &str) -> Result<BrandView, AdminError> {
-        Ok(BrandView::from(&self.brand(&lookup_name(name)?)?))
+    pub async fn show_brand(&self, name: &str) -> Result<BrandView, AdminError> {
+        Ok(BrandView::from(&self.brand(&lookup_name(name)?).await?))
     }
 
     /// Creates a brand with the default settings changed by `settings` (§9 names).
@@ -249,7 +251,7 @@ impl Admin<'_> {
         let name = BrandName::parse(name).map_err(|e| AdminError::Invalid(format!("name: {e}")))?;
         let settings = BrandSettings::default().apply(settings)?;
         let brand = Brand::new(name.clone(), settings, self.now_ms());
-        if !self.services.store.create_brand(&brand)? {
+        if !self.services.store.create_brand(&brand).await? {
             return Err(AdminError::Conflict(format!(
                 "a brand named {name} already exists"
             )));
@@ -276,10 +278,12 @@ impl Admin<'_> {
             ));
         }
         let name = lookup_name(name)?;
-        let updated = self.update(&name, |b| {
-            b.settings = b.settings.apply(patch)?;
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                b.settings = b.settings.apply(patch)?;
+                Ok(())
+            })
+            .await?;
         self.commit_brand("brand.update", None, &updated).await?;
         Ok(BrandView::from(&updated.1))
     }
@@ -291,10 +295,12 @@ impl Admin<'_> {
         enabled: bool,
     ) -> Result<BrandView, AdminError> {
         let name = lookup_name(name)?;
-        let updated = self.update(&name, |b| {
-            b.settings.enabled = enabled;
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                b.settings.enabled = enabled;
+                Ok(())
+            })
+            .await?;
         let action = if enabled {
             "brand.enable"
         } else {

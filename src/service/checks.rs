@@ -90,7 +90,7 @@ impl Services {
 
     /// Step 2: the session exists, is live and is bound to this request. A consumed session is
     /// reported by the caller (validate answers 1506 for a used code).
-    pub(super) fn check_session(
+    pub(super) async fn check_session(
         &self,
         raw_id: &str,
         c: &Common,
@@ -102,6 +102,7 @@ impl Services {
         let session = self
             .store
             .session(&id)
+            .await
             .map_err(|e| super::internal(ctx.operation.internal_code(), "reading a session", &e))?
             .filter(|s| now_ms < s.expires_ms && s.flow == ctx.flow)
             .ok_or(Refusal::new(ApiCode::InvalidSession))?;
@@ -110,7 +111,7 @@ impl Services {
     }
 
     /// Step 3: the payload signature, where the brand requires it for this endpoint.
-    pub(super) fn check_signature(
+    pub(super) async fn check_signature(
         &self,
         f: &Fields<'_>,
         c: &Common,
@@ -152,6 +153,7 @@ impl Services {
         let fresh = self
             .store
             .remember_nonce(&c.brand.brand.name, &tag, expires)
+            .await
             .map_err(|e| {
                 super::internal(ctx.operation.internal_code(), "recording a signature", &e)
             })?;

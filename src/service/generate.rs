@@ -71,7 +71,7 @@ impl Services {
             .generate_checked(f, ctx, now_ms, &mut log, &mut http200)
             .await;
         if let Err(refusal) = &result {
-            self.record_refusal(&mut log, refusal);
+            self.record_refusal(&mut log, refusal).await;
         }
         self.metrics
             .latency
@@ -122,7 +122,7 @@ impl Services {
         }
     }
 
-    fn record_refusal(&self, log: &mut IssuanceRecord, refusal: &Refusal) {
+    async fn record_refusal(&self, log: &mut IssuanceRecord, refusal: &Refusal) {
         let known = BrandName::parse(&log.brand)
             .ok()
             .is_some_and(|b| self.store.loaded_brand(&b).is_some());
@@ -143,7 +143,7 @@ impl Services {
                 })
                 .inc();
         }
-        if let Err(e) = self.store.record_refusal(log) {
+        if let Err(e) = self.store.record_refusal(log).await {
             tracing::error!(error = %e, "writing an issuance-log record failed");
         }
     }
@@ -163,7 +163,9 @@ impl Services {
         log.identifier = c.identifier.value().to_owned();
         log.device_id = c.device.clone();
         // 2. The session.
-        let session = self.check_session(f.req_str("sessionId")?, &c, ctx, now_ms)?;
+        let session = self
+            .check_session(f.req_str("sessionId")?, &c, ctx, now_ms)
+            .await?;
         log.session_id = Some(session.id.to_string());
         if session.consumed {
             return Err(Refusal::new(ApiCode::InvalidSession));
@@ -173,7 +175,8 @@ impl Services {
             return Err(Refusal::new(ApiCode::MaxAttempts));
         }
         // 3. The payload signature.
-        self.check_signature(f, &c, ctx, SignedEndpoint::OtpGenerate, now_ms)?;
+        self.check_signature(f, &c, ctx, SignedEndpoint::OtpGenerate, now_ms)
+            .await?;
         // Where the code goes (1540, 1601–1603), before anything is charged.
         let test_code = settings.test_code_for(&c.identifier).map(OtpCode::fixed);
         let route = match test_code {
@@ -271,29 +274,26 @@ impl Services {
             job: job.as_ref(),
             log,
         };
-        self.store
-            .issue(&input, decide)
-            .map_err(|e| super::internal(ApiCode::UnableToGenerate, "issuing a code", &e))??;
-        // Counted as soon as it is committed: a client that goes away during the flush below
-        // drops this future, but its code is issued and will be delivered.
-        if let Some(job) = &job {
-            self.metrics
-                .otps_issued
-                .get_or_create(&crate::metrics::IssueLabels {
-                    brand: job.brand.to_string(),
-                    channel: job.channel.as_str(),
-                })
-                .inc();
-        }
-        // Delivery starts once the code is on disk (the outbox's poll finds it otherwise); a
-        // batch does both once for all its items.
-        if !ctx.in_batch {
-            self.store.settle().await.map_err(|e| {
-                super::internal(ApiCode::UnableToGenerate, "flushing an issued code", &e)
-            })?;
-            if job.is_some() {
-                self.outbox_wake.notify_one();
+        // Counted as soon as it is committed: a client that goes away while the store makes
+        // it durable drops this future, but its code is issued and will be delivered.
+        let counted = || {
+            if let Some(job) = &job {
+                self.metrics
+                    .otps_issued
+                    .get_or_create(&crate::metrics::IssueLabels {
+                        brand: job.brand.to_string(),
+                        channel: job.channel.as_str(),
+                    })
+                    .inc();
             }
+        };
+        self.store
+            .issue(&input, decide, counted)
+            .await
+            .map_err(|e| super::internal(ApiCode::UnableToGenerate, "issuing a code", &e))??;
+        // Delivery starts now, not at the outbox's next poll.
+        if job.is_some() {
+            self.outbox_wake.notify_one();
         }
         tracing::debug!(
             brand = %c.brand.brand.name,

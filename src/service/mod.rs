@@ -70,9 +70,6 @@ pub struct RequestContext {
     pub client: IpAddr,
     /// The raw `fallbackChannel` query parameter (generate only).
     pub fallback_channel: Option<String>,
-    /// An item of a batch: its writes are made durable with the whole batch's, by
-    /// [`Services::settle_batch`], instead of one flush per item.
-    pub in_batch: bool,
 }
 
 /// The three public operations.
@@ -170,21 +167,6 @@ fn rate_key(client: IpAddr) -> IpAddr {
 }
 
 /// Logs an internal failure once and turns it into the generic answer for the operation.
-impl Services {
-    /// Makes a batch's writes durable (one flush for all its items) and starts the deliveries
-    /// its codes queued. Until it succeeds, no item may be answered as done.
-    pub async fn settle_batch(&self, op: Operation) -> Result<(), Refusal> {
-        self.store
-            .settle()
-            .await
-            .map_err(|e| internal(op.internal_code(), "flushing a batch", &e))?;
-        if op == Operation::Generate {
-            self.outbox_wake.notify_one();
-        }
-        Ok(())
-    }
-}
-
 fn internal(code: ApiCode, what: &str, error: &dyn std::fmt::Display) -> Refusal {
     tracing::error!(error = %error, "{what} failed");
     Refusal::new(code)

@@ -61,7 +61,8 @@ impl Services {
                 .map(Destination::email)
                 .transpose()
                 .map_err(|e| Refusal::invalid(format!("email: {e}")))?;
-            self.check_signature(f, &c, ctx, SignedEndpoint::TokenGenerate, now_ms)?;
+            self.check_signature(f, &c, ctx, SignedEndpoint::TokenGenerate, now_ms)
+                .await?;
             self.check_client_rate(ctx.client)?;
             let settings = &c.brand.brand.settings;
             let session = Session {
@@ -78,15 +79,11 @@ impl Services {
                 failed_attempts: 0,
                 consumed: false,
             };
+            let token = self.jwt(&c, "VIEW", now_ms, Some(settings.access_token_ttl_seconds))?;
             self.store
                 .insert_session(&session)
+                .await
                 .map_err(|e| super::internal(ApiCode::UnableToGenerate, "storing a session", &e))?;
-            let token = self.jwt(&c, "VIEW", now_ms, Some(settings.access_token_ttl_seconds))?;
-            if !ctx.in_batch {
-                self.store.settle().await.map_err(|e| {
-                    super::internal(ApiCode::UnableToGenerate, "flushing a session", &e)
-                })?;
-            }
             Ok(TokenOutcome {
                 session_id: session.id,
                 token,

@@ -37,8 +37,11 @@ impl Services {
             .transpose()
             .map_err(|e| Refusal::invalid(format!("otp: {e}")))?
             .ok_or_else(|| Refusal::invalid("otp is required"))?;
-        let session = self.check_session(f.req_str("sessionId")?, &c, ctx, now_ms)?;
-        self.check_signature(f, &c, ctx, SignedEndpoint::OtpValidate, now_ms)?;
+        let session = self
+            .check_session(f.req_str("sessionId")?, &c, ctx, now_ms)
+            .await?;
+        self.check_signature(f, &c, ctx, SignedEndpoint::OtpValidate, now_ms)
+            .await?;
         self.check_client_rate(ctx.client)?;
 
         let max = settings.max_validate_attempts;
@@ -82,16 +85,12 @@ impl Services {
                     )
                 }
             })
+            .await
             .map_err(|e| super::internal(ApiCode::UnableToValidate, "updating a session", &e))?;
-        if !ctx.in_batch {
-            self.store.settle().await.map_err(|e| {
-                super::internal(ApiCode::UnableToValidate, "flushing a session", &e)
-            })?;
-        }
         match verdict {
             Verdict::Refused(r) => Err(r),
             Verdict::Accepted(log_id) => {
-                if let Err(e) = self.store.record_validated(log_id, now_ms) {
+                if let Err(e) = self.store.record_validated(log_id, now_ms).await {
                     tracing::warn!(error = %e, "marking a log record validated failed");
                 }
                 let token =

@@ -1,48 +1,42 @@
-//! The embedded sled store behind a narrow interface: every read and write of persistent state
-//! goes through [`Store`]. One tree per concern (layout in `keys.rs`), versioned records
-//! (`records.rs`), and ONE transaction for issuing a code (`Store::issue`, in `sessions.rs`).
-//! The methods are grouped by concern: `brands` (and the audit trail), `sessions` (with issuing
-//! and the signature replay cache), `usage`, `log`, `stats` (the dashboard's hourly counters),
-//! `jobs` (the outbox), `operators` (console accounts and sessions), `housekeeping`; `flusher`
-//! is the group commit.
+//! Every read and write of persistent state goes through [`Store`]: one method per use case
+//! (issue a code, consume it, remember a signature's nonce, claim a delivery job, page the
+//! issuance log, …), each one atomic step, with nothing of the engine behind it showing. The
+//! services never see a tree, a transaction, a flush or an engine error.
+//!
+//! The engine is the embedded store (`embedded/`, sled, one process): the default and what most
+//! installations run. Records are versioned and encoded the same way whatever stores them
+//! (`records.rs`).
+//!
+//! Durability is the store's business too. A write that answers a client returns once it is
+//! as durable as the configured [`Durability`] says; [`Store::batch`] lets a batch of requests
+//! wait once for all its writes.
 
-mod audit;
-mod backup;
-mod brands;
-mod flusher;
-mod housekeeping;
-mod jobs;
-pub mod keys;
-mod log;
-mod manifest;
-mod operators;
+mod embedded;
 mod records;
-mod sessions;
-mod settings;
-mod stats;
-mod usage;
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-pub use backup::BackupError;
-use flusher::DiskSync;
-pub use flusher::Flusher;
-pub use log::LogFilter;
-pub use manifest::OnDamage;
-pub use operators::TokenDigest;
-pub use stats::StatRow;
+use serde::{Deserialize, Serialize};
 
-use crate::secrets::ServerKeys;
+pub use embedded::{BackupError, OnDamage, SCHEMA_VERSION};
 
+use crate::config::RuntimeOverrides;
+use crate::domain::audit::AuditEntry;
 use crate::domain::limits::Usage;
-use crate::domain::{Brand, BrandName, Destination, IssuanceRecord, OutboxJob, Session, SessionId};
+use crate::domain::stats::Counter;
+use crate::domain::{
+    Brand, BrandName, ChannelKind, ConsoleSession, DeliveryAttempt, DeliveryStatus, Destination,
+    IssuanceRecord, Operator, OperatorName, OutboxJob, Refusal, Session, SessionId,
+};
+use crate::secrets::ServerKeys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The engine failed: a disk error, a broken file.
     #[error("store: {0}")]
-    Sled(#[from] sled::Error),
+    Engine(String),
     #[error("store: could not encode a record: {0}")]
     Encode(String),
     #[error("store: could not decode a {0} record: {1}")]
@@ -66,16 +60,13 @@ pub enum StoreError {
     Manifest(String),
 }
 
-/// A tree's raw entries: (key, value) bytes.
-pub type TreeDump = Vec<(Vec<u8>, Vec<u8>)>;
-
 /// How writes reach the disk before a request is answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Durability {
-    /// Flush (group commit) before answering: an acknowledged OTP survives a power cut.
+    /// On disk before answering: an acknowledged OTP survives a power cut.
     FlushEach,
-    /// Rely on sled's background flush every 500 ms: faster, the last ~0.5 s may be lost.
+    /// Written to disk in the background every 500 ms: faster, the last ~0.5 s may be lost.
     Periodic,
 }
 
@@ -85,8 +76,6 @@ pub struct LoadedBrand {
     pub brand: Brand,
     pub tz: jiff::tz::TimeZone,
 }
-
-type BrandCache = Arc<RwLock<HashMap<BrandName, Arc<LoadedBrand>>>>;
 
 /// What an issue decision produces: the session and usage to write.
 pub struct IssueWrite {
@@ -106,49 +95,92 @@ pub struct IssueInput<'a> {
     pub log: &'a IssuanceRecord,
 }
 
-#[derive(Clone)]
-pub struct Store {
-    db: sled::Db,
-    brands: sled::Tree,
-    sessions: sled::Tree,
-    usage: sled::Tree,
-    overrides: sled::Tree,
-    outbox: sled::Tree,
-    log: sled::Tree,
-    log_by_dest: sled::Tree,
-    nonces: sled::Tree,
-    meta: sled::Tree,
-    /// When sessions, usage and nonces expire (see `keys::expiry`): what the sweeper walks.
-    expiry: sled::Tree,
-    audit: sled::Tree,
-    stats: sled::Tree,
-    operators: sled::Tree,
-    console_sessions: sled::Tree,
-    brand_cache: BrandCache,
-    /// Seals brand records (they hold secrets).
-    keys: Arc<ServerKeys>,
-    flusher: Flusher,
-    /// sled's flush followed by an fsync of its log (see [`DiskSync`]).
-    sync: DiskSync,
-    durability: Durability,
-    /// What the store is known to hold, kept outside sled (see `manifest.rs`).
-    manifest: Arc<manifest::Manifest>,
+/// Which issuance-log records a page holds; every filter is optional.
+#[derive(Clone, Debug, Default)]
+pub struct LogSelection {
+    pub brand: Option<BrandName>,
+    pub destination: Option<Destination>,
+    pub outcome: Option<u16>,
+    pub channel: Option<ChannelKind>,
+    pub delivery: Option<DeliveryStatus>,
+    pub test: Option<bool>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// The cursor: records strictly older than this id.
+    pub before: Option<uuid::Uuid>,
 }
 
-/// The version of the store's layout and record formats. Raise it with any change an older
-/// otpd would misread; an otpd refuses a store whose version is above its own.
-/// 2: the issuance log is indexed by outcome, channel and delivery status, and sessions, usage
-/// and nonces by expiry (an otpd of schema 1 would add records without those entries).
-pub const SCHEMA_VERSION: u32 = 2;
+impl LogSelection {
+    /// Whether `r` is selected (the cursor aside).
+    pub fn selects(&self, r: &IssuanceRecord) -> bool {
+        self.brand.as_ref().is_none_or(|b| r.brand == b.as_str())
+            && self
+                .destination
+                .as_ref()
+                .is_none_or(|d| r.destination.as_deref() == Some(d.key().as_str()))
+            && self.outcome.is_none_or(|o| r.outcome == o)
+            && self.channel.is_none_or(|c| r.channel == Some(c))
+            && self.delivery.is_none_or(|d| r.delivery == d)
+            && self.test.is_none_or(|t| r.test == t)
+            && self.until_ms.is_none_or(|u| r.time_ms <= u)
+            && self.since_ms.is_none_or(|s| r.time_ms >= s)
+    }
+}
 
-/// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
-const EXPIRY_BUILT: &str = "expiry_index_built";
-/// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
-const LOG_FACETS_BUILT: &str = "log_facets_built";
+/// Which audit entries a page holds.
+#[derive(Clone, Debug, Default)]
+pub struct AuditSelection {
+    /// An operator name, lower case.
+    pub actor: Option<String>,
+    pub brand: Option<BrandName>,
+    /// The cursor: entries older than this id.
+    pub before: Option<String>,
+}
+
+impl AuditSelection {
+    fn selects(&self, e: &AuditEntry) -> bool {
+        self.actor.as_deref().is_none_or(|a| e.actor == a)
+            && self
+                .brand
+                .as_ref()
+                .is_none_or(|b| e.brand.as_deref() == Some(b.as_str()))
+    }
+}
+
+/// One counter of one brand in one hour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatRow {
+    pub hour: u32,
+    pub brand: String,
+    pub counter: Counter,
+    pub count: u64,
+}
+
+/// The SHA-256 of a session token or setup token: what the store keys them by.
+pub type TokenDigest = [u8; 32];
+
+/// One kind of record's raw contents: (key, value) bytes. For tests that look for leaked
+/// codes, and for the store-size benchmark.
+pub type RawRecords = Vec<(Vec<u8>, Vec<u8>)>;
+
+tokio::task_local! {
+    /// Set while a batch runs (see [`Store::batch`]): its writes do not wait one by one.
+    static IN_BATCH: ();
+}
+
+#[derive(Clone)]
+pub struct Store {
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Embedded(embedded::EmbeddedStore),
+}
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, refusing a damaged one. Must run inside a tokio
-    /// runtime (the flusher).
+    /// Opens (or creates) the embedded store in `dir`, refusing a damaged one. Must run inside
+    /// a tokio runtime (the background flush).
     pub fn open(
         dir: &Path,
         durability: Durability,
@@ -157,160 +189,530 @@ impl Store {
         Self::open_with(dir, durability, keys, OnDamage::Refuse)
     }
 
-    /// Opens (or creates) the store in `dir`; `on_damage` says what to do when it lacks records
-    /// its manifest names. sled locks its directory; when another instance is still letting go
-    /// of it (a quick restart), opening is retried for up to five seconds.
+    /// Opens (or creates) the embedded store in `dir`; `on_damage` says what to do when it
+    /// lacks records its manifest names.
     pub fn open_with(
         dir: &Path,
         durability: Durability,
         keys: Arc<ServerKeys>,
         on_damage: OnDamage,
     ) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(500));
-        let mut tries = 0;
-        let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
-                    return Err(StoreError::Locked(dir.display().to_string()));
-                }
-                other => break other?,
-            }
-        };
-        let tree = |name: &str| db.open_tree(name);
-        // A newer otpd may have changed record formats this one would misread or overwrite.
-        let found = tree("meta")?
-            .get("schema_version")?
-            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
-            .map(u32::from_be_bytes);
-        if let Some(found) = found
-            && found > SCHEMA_VERSION
-        {
-            return Err(StoreError::TooNew {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let store = Self {
-            brands: tree("brands")?,
-            sessions: tree("sessions")?,
-            usage: tree("usage")?,
-            overrides: tree("overrides")?,
-            outbox: tree("outbox")?,
-            log: tree("log")?,
-            log_by_dest: tree("log_by_dest")?,
-            nonces: tree("nonces")?,
-            meta: tree("meta")?,
-            expiry: tree("expiry")?,
-            audit: tree("audit")?,
-            stats: tree("stats")?,
-            operators: tree("operators")?,
-            console_sessions: tree("console_sessions")?,
-            brand_cache: BrandCache::default(),
-            keys,
-            flusher: Flusher::new(),
-            sync: DiskSync::new(db.clone(), dir)?,
-            durability,
-            manifest: Arc::new(manifest::Manifest::beside(dir)),
-            db,
-        };
-        // Before the flusher starts: refused, the store lets go of its directory at once.
-        store.adopt_manifest(on_damage)?;
-        if store.meta.get(EXPIRY_BUILT)?.is_none() {
-            let indexed = store.build_expiry_index()?;
-            store.meta.insert(EXPIRY_BUILT, &[1])?;
-            store.sync.flush()?;
-            if indexed > 0 {
-                tracing::info!(
-                    records = indexed,
-                    "indexed sessions, usage and nonces by expiry"
-                );
-            }
-        }
-        if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
-            let indexed = store.build_log_facets()?;
-            store.meta.insert(LOG_FACETS_BUILT, &[1])?;
-            store.sync.flush()?;
-            if indexed > 0 {
-                tracing::info!(
-                    records = indexed,
-                    "indexed the issuance log by outcome, channel and delivery status"
-                );
-            }
-        }
-        store.flusher.start(store.sync.clone());
-        store
-            .meta
-            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
-        for brand in store.brands()? {
-            store.cache_brand(brand);
-        }
-        Ok(store)
+        let store = embedded::EmbeddedStore::open(dir, durability, keys, on_damage)?;
+        Ok(Self {
+            engine: Engine::Embedded(store),
+        })
     }
 
-    /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
+    /// Restores a backup written by [`Store::backup`] into the empty store directory `dir`.
+    pub fn restore(dir: &Path, input: &mut impl std::io::Read) -> Result<u64, BackupError> {
+        embedded::EmbeddedStore::restore(dir, input)
+    }
+
+    /// Makes everything durable and lets go of the store (its files, its background work).
     pub async fn close(&self) -> Result<(), StoreError> {
-        self.flusher.stop().await;
-        self.flush_now()?;
-        self.checkpoint_at_close()
-    }
-
-    fn cache_brand(&self, brand: Brand) {
-        let tz =
-            jiff::tz::TimeZone::get(&brand.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let name = brand.name.clone();
-        if let Ok(mut cache) = self.brand_cache.write() {
-            cache.insert(name, Arc::new(LoadedBrand { brand, tz }));
+        match &self.engine {
+            Engine::Embedded(s) => s.close().await,
         }
-    }
-
-    /// The brand from memory: no I/O on the request path.
-    pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
-        self.brand_cache
-            .read()
-            .ok()
-            .and_then(|c| c.get(name).cloned())
-    }
-
-    /// Waits until earlier writes are on disk, when the durability setting asks for it.
-    pub async fn settle(&self) -> Result<(), StoreError> {
-        match self.durability {
-            Durability::FlushEach => self.flusher.wait_durable().await,
-            Durability::Periodic => Ok(()),
-        }
-    }
-
-    /// A final, blocking flush (shutdown).
-    pub fn flush_now(&self) -> Result<(), StoreError> {
-        self.sync.flush()
     }
 
     /// Readiness: the store accepts a write.
-    pub fn probe(&self) -> Result<(), StoreError> {
-        self.meta.insert("ready_probe", &[1])?;
-        Ok(())
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.probe(),
+        }
     }
-}
 
-/// sled reports a held directory lock as `WouldBlock`, or wrapped as `Other` with a message.
-fn is_lock_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
-}
+    /// Runs `work` (a batch's items, one after another); the writes it makes are acknowledged
+    /// together at its end instead of one by one. The error says they could not be made durable:
+    /// then nothing `work` did may be reported as done.
+    pub async fn batch<F: Future>(&self, work: F) -> (F::Output, Result<(), StoreError>) {
+        let out = IN_BATCH.scope((), work).await;
+        let durable = match &self.engine {
+            Engine::Embedded(s) => s.wait_durable().await,
+        };
+        (out, durable)
+    }
 
-pub(crate) fn decode_u32(v: &[u8]) -> Option<u32> {
-    <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)
-}
+    /// Waits until a write that answers a client is as durable as the setting asks, unless it
+    /// belongs to a batch (which waits once, at its end).
+    async fn acknowledge(&self) -> Result<(), StoreError> {
+        if IN_BATCH.try_with(|()| ()).is_ok() {
+            return Ok(());
+        }
+        match &self.engine {
+            Engine::Embedded(s) => s.wait_durable().await,
+        }
+    }
 
-pub(crate) fn decode_u64(v: &[u8]) -> Option<u64> {
-    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
-}
+    // ---- brands -------------------------------------------------------------------------
 
-pub(crate) fn decode_i64(v: &[u8]) -> Option<i64> {
-    <[u8; 8]>::try_from(v).ok().map(i64::from_be_bytes)
+    /// The brand from memory: no I/O on the request path.
+    pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
+        match &self.engine {
+            Engine::Embedded(s) => s.loaded_brand(name),
+        }
+    }
+
+    pub async fn brands(&self) -> Result<Vec<Brand>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.brands(),
+        }
+    }
+
+    pub async fn brand(&self, name: &BrandName) -> Result<Option<Brand>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.brand(name),
+        }
+    }
+
+    /// Creates a brand; `false` when one of that name exists. Durable when it returns.
+    pub async fn create_brand(&self, brand: &Brand) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.create_brand(brand),
+        }
+    }
+
+    /// Creates or replaces a brand. Durable when it returns.
+    pub async fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.put_brand(brand),
+        }
+    }
+
+    /// Rewrites one brand with `change`, retried when another writer got there first, so two
+    /// operators' edits never silently overwrite each other: `change` may run more than once
+    /// and must be free of side effects. Returns the brand before and after; `Ok(None)` when
+    /// no brand has that name. Durable when it returns.
+    pub async fn update_brand<E: From<StoreError>>(
+        &self,
+        name: &BrandName,
+        change: impl FnMut(Brand) -> Result<Brand, E> + Send,
+    ) -> Result<Option<(Brand, Brand)>, E> {
+        match &self.engine {
+            Engine::Embedded(s) => s.update_brand(name, change),
+        }
+    }
+
+    /// Seals every brand record with the active server key; returns how many were rewritten.
+    pub async fn reseal_brands(&self) -> Result<usize, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.reseal_brands(),
+        }
+    }
+
+    // ---- sessions, issuing, replay ------------------------------------------------------
+
+    pub async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.session(id),
+        }
+    }
+
+    /// Stores a new session (token/generate). Acknowledged when it returns.
+    pub async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.insert_session(session)?,
+        }
+        self.acknowledge().await
+    }
+
+    /// Read-modify-write of one session, at most one writer at a time, so at most one of many
+    /// concurrent validations can consume a code. `decide` must be pure (it may run more than
+    /// once). Returns the outcome `decide` gave; a write is acknowledged when it returns.
+    pub async fn update_session<T>(
+        &self,
+        id: &SessionId,
+        decide: impl FnMut(Option<&Session>) -> (Option<Session>, T) + Send,
+    ) -> Result<T, StoreError> {
+        let outcome = match &self.engine {
+            Engine::Embedded(s) => s.update_session(id, decide)?,
+        };
+        self.acknowledge().await?;
+        Ok(outcome)
+    }
+
+    /// Issues a code in one atomic step: re-reads the session and the customer's usage, lets
+    /// `decide` apply the limits (with the customer's override), then writes the session (new
+    /// code hash), the usage, the delivery job and the log record together. `decide` may run
+    /// more than once: it must be free of side effects. Nothing is written when it refuses.
+    /// `committed` runs once the code is committed, before the wait for its acknowledgement
+    /// (a caller that goes away during that wait still saw it committed); the code is
+    /// acknowledged when this returns.
+    pub async fn issue(
+        &self,
+        input: &IssueInput<'_>,
+        decide: impl Fn(Option<&Session>, Option<&Usage>, Option<u32>) -> Result<IssueWrite, Refusal>
+        + Send,
+        committed: impl FnOnce() + Send,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let outcome = match &self.engine {
+            Engine::Embedded(s) => s.issue(input, decide)?,
+        };
+        if outcome.is_ok() {
+            committed();
+            self.acknowledge().await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Remembers a signature's nonce until `expires_ms`; `false` when it was already seen
+    /// (a replay).
+    pub async fn remember_nonce(
+        &self,
+        brand: &BrandName,
+        hash: &[u8],
+        expires_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.remember_nonce(brand, hash, expires_ms),
+        }
+    }
+
+    // ---- usage and limit overrides ------------------------------------------------------
+
+    pub async fn usage(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+    ) -> Result<Option<Usage>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.usage(brand, dest),
+        }
+    }
+
+    /// Clears a customer's count for the day (the cooldown stays). Acknowledged when it returns.
+    pub async fn reset_usage(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.reset_usage(brand, dest)?,
+        }
+        self.acknowledge().await
+    }
+
+    pub async fn limit_override(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+    ) -> Result<Option<u32>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.limit_override(brand, dest),
+        }
+    }
+
+    /// Sets (or with `None` removes) a customer's own daily limit. Acknowledged when it returns.
+    pub async fn set_limit_override(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        limit: Option<u32>,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.set_limit_override(brand, dest, limit)?,
+        }
+        self.acknowledge().await
+    }
+
+    pub async fn limit_overrides(
+        &self,
+        brand: &BrandName,
+    ) -> Result<Vec<(Destination, u32)>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.limit_overrides(brand),
+        }
+    }
+
+    // ---- the issuance log and the dashboard's counters ----------------------------------
+
+    /// Records a refused generate of a known brand (an issued code is recorded by
+    /// [`Store::issue`]).
+    pub async fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.record_refusal(r),
+        }
+    }
+
+    /// A delivery step of a record: its status, the channel it is on and the attempt made.
+    pub async fn record_delivery(
+        &self,
+        id: uuid::Uuid,
+        status: DeliveryStatus,
+        channel: ChannelKind,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.record_delivery(id, status, channel, attempt, now_ms),
+        }
+    }
+
+    /// Marks a record's code as validated (counted once).
+    pub async fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.record_validated(id, now_ms),
+        }
+    }
+
+    pub async fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.log_record(id),
+        }
+    }
+
+    /// Up to `limit` records that `selection` selects, newest first.
+    pub async fn log_page(
+        &self,
+        selection: &LogSelection,
+        limit: usize,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.log_page(selection, limit),
+        }
+    }
+
+    /// Every counter of the hours `from..=to` (hours since the epoch).
+    pub async fn stats(&self, from_hour: u32, to_hour: u32) -> Result<Vec<StatRow>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.stats(from_hour, to_hour),
+        }
+    }
+
+    // ---- the outbox ---------------------------------------------------------------------
+
+    /// Claims up to `max` jobs due at `now_ms`, oldest first: no other worker gets them until
+    /// this one finishes or retries them (or, should it die, they are due again). A claimed
+    /// job is durable: its code may be sent.
+    pub async fn claim_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => {
+                let jobs = s.claim_jobs(now_ms, max)?;
+                // A job is read from memory as soon as it is committed; with flush-each,
+                // nothing is sent before it is on disk (a crash would lose what was sent).
+                if !jobs.is_empty() {
+                    s.wait_durable().await?;
+                }
+                Ok(jobs)
+            }
+        }
+    }
+
+    /// Puts a claimed job back for a later try: `next` (the same job) says when and how.
+    /// `false` when the claim was lost (the job is no longer this worker's).
+    pub async fn retry_job(
+        &self,
+        claimed: &OutboxJob,
+        next: &OutboxJob,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.retry_job(claimed, next),
+        }
+    }
+
+    /// Deletes a claimed job that is done (with the sealed code it carried).
+    pub async fn finish_job(&self, claimed: &OutboxJob) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.finish_job(claimed),
+        }
+    }
+
+    /// How many jobs are queued (the depth gauge).
+    pub async fn queued_jobs(&self) -> Result<usize, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => Ok(s.outbox_len()),
+        }
+    }
+
+    // ---- audit trail --------------------------------------------------------------------
+
+    pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.append_audit(entry),
+        }
+    }
+
+    /// Up to `limit` entries that `selection` selects, newest first.
+    pub async fn audit_page(
+        &self,
+        selection: &AuditSelection,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => {
+                s.audit_page(selection.before.as_deref(), limit, |e| selection.selects(e))
+            }
+        }
+    }
+
+    // ---- operators, console sessions, first-run setup -----------------------------------
+
+    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.operators(),
+        }
+    }
+
+    pub async fn operator(&self, name: &OperatorName) -> Result<Option<Operator>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.operator(name),
+        }
+    }
+
+    pub async fn has_operators(&self) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.has_operators(),
+        }
+    }
+
+    /// Creates an operator; `false` when the name is taken. Durable when it returns.
+    pub async fn create_operator(&self, o: &Operator) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.create_operator(o),
+        }
+    }
+
+    /// Rewrites one operator with `change` (retried on a concurrent write; it must be free of
+    /// side effects). `Ok(None)` when no operator has that name. Durable when it returns.
+    pub async fn update_operator<E: From<StoreError>>(
+        &self,
+        name: &OperatorName,
+        change: impl FnMut(Operator) -> Result<Operator, E> + Send,
+    ) -> Result<Option<Operator>, E> {
+        match &self.engine {
+            Engine::Embedded(s) => s.update_operator(name, change),
+        }
+    }
+
+    pub async fn create_console_session(
+        &self,
+        key: &TokenDigest,
+        session: &ConsoleSession,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.create_console_session(key, session)?,
+        }
+        self.acknowledge().await
+    }
+
+    pub async fn console_session(
+        &self,
+        key: &TokenDigest,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.console_session(key),
+        }
+    }
+
+    /// Moves a console session's last activity up to `now_ms`.
+    pub async fn touch_console_session(
+        &self,
+        key: &TokenDigest,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.touch_console_session(key, now_ms),
+        }
+    }
+
+    pub async fn end_console_session(&self, key: &TokenDigest) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.end_console_session(key)?,
+        }
+        self.acknowledge().await
+    }
+
+    /// Ends every session of one operator but `keep`; returns how many ended.
+    pub async fn end_operator_sessions(
+        &self,
+        name: &OperatorName,
+        keep: Option<&TokenDigest>,
+    ) -> Result<usize, StoreError> {
+        let ended = match &self.engine {
+            Engine::Embedded(s) => s.end_operator_sessions(name, keep)?,
+        };
+        self.acknowledge().await?;
+        Ok(ended)
+    }
+
+    /// Ends sessions idle longer than `idle_ms` or older than `max_ms`; returns how many.
+    pub async fn sweep_console_sessions(
+        &self,
+        now_ms: i64,
+        idle_ms: i64,
+        max_ms: i64,
+    ) -> Result<usize, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.sweep_console_sessions(now_ms, idle_ms, max_ms),
+        }
+    }
+
+    /// Stores the first-run setup token's digest (replacing any earlier one). Durable when it
+    /// returns.
+    pub async fn put_setup_token(
+        &self,
+        digest: &TokenDigest,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.put_setup_token(digest, expires_ms),
+        }
+    }
+
+    /// Uses up the setup token if `digest` is it and it has not expired.
+    pub async fn take_setup_token(
+        &self,
+        digest: &TokenDigest,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.take_setup_token(digest, now_ms),
+        }
+    }
+
+    // ---- server settings ----------------------------------------------------------------
+
+    pub async fn runtime_overrides(&self) -> Result<RuntimeOverrides, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.runtime_overrides(),
+        }
+    }
+
+    pub async fn put_runtime_overrides(&self, o: &RuntimeOverrides) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.put_runtime_overrides(o)?,
+        }
+        self.acknowledge().await
+    }
+
+    // ---- housekeeping, backups ----------------------------------------------------------
+
+    /// Deletes what has expired: sessions, nonces and usage past their time, log records
+    /// older than `log_retention_ms`, old dashboard counters. Returns how many records went.
+    pub async fn sweep(&self, now_ms: i64, log_retention_ms: i64) -> Result<usize, StoreError> {
+        match &self.engine {
+            // It may walk many records: off the request threads.
+            Engine::Embedded(s) => {
+                let s = s.clone();
+                tokio::task::spawn_blocking(move || s.sweep(now_ms, log_retention_ms))
+                    .await
+                    .map_err(|e| StoreError::Engine(format!("the sweep task failed: {e}")))?
+            }
+        }
+    }
+
+    /// Writes a backup of everything to `out`; returns how many records it holds.
+    pub async fn backup(&self, out: &mut impl std::io::Write) -> Result<u64, BackupError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.backup(out),
+        }
+    }
+
+    /// Every record as stored, by kind: for tests that look for leaked codes and for the
+    /// store-size benchmark.
+    pub async fn raw_records(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.dump(),
+        }
+    }
 }

@@ -151,7 +151,11 @@ async fn bodies_that_are_not_requests_get_1519_and_are_counted_not_logged() {
     }
     // They name no brand: an anonymous client must not be able to fill the disk with them,
     // so they are counted in the metrics, not written to the issuance log.
-    assert!(app.log_records().is_empty(), "{:?}", app.log_records());
+    assert!(
+        app.log_records().await.is_empty(),
+        "{:?}",
+        app.log_records().await
+    );
     let metrics = app.admin_get_text("/metrics").await;
     assert!(
         metrics.contains(&format!(
@@ -172,7 +176,7 @@ async fn a_generate_for_an_unknown_brand_leaves_no_log_record() {
     req["brand"] = json!("NOSUCHBRAND");
     let (status, body, _) = app.post("/auth/v1/otp/generate", &req).await;
     assert_eq!((status, code(&body)), (400, 1504));
-    assert!(app.log_records().is_empty());
+    assert!(app.log_records().await.is_empty());
     let metrics = app.admin_get_text("/metrics").await;
     assert!(
         metrics.contains("otpd_generate_unattributed_refusals_total{code=\"1504\"} 1"),
@@ -182,7 +186,7 @@ async fn a_generate_for_an_unknown_brand_leaves_no_log_record() {
     req["brand"] = json!("DEMO");
     let (_, body, _) = app.post("/auth/v1/otp/generate", &req).await;
     assert_ne!(code(&body), 200);
-    assert_eq!(app.log_records().len(), 1);
+    assert_eq!(app.log_records().await.len(), 1);
 }
 
 #[tokio::test]
@@ -225,13 +229,14 @@ async fn identifier_type_brand_and_session_codes() {
         Default::default(),
         0,
     );
-    app.services().store.create_brand(&other).unwrap();
+    app.services().store.create_brand(&other).await.unwrap();
     let mut b = base.clone();
     b["brand"] = json!("other");
     assert_eq!(gen_with(&app, &b).await.1, 1509);
 
     // A disabled brand is unsupported.
-    app.update_brand("DEMO", |b| b.settings.enabled = false);
+    app.update_brand("DEMO", |b| b.settings.enabled = false)
+        .await;
     assert_eq!(gen_with(&app, &base).await.1, 1504);
 }
 
@@ -247,7 +252,8 @@ async fn sessions_expire() {
 #[tokio::test]
 async fn validate_codes_1537_1506_1518() {
     let app = spawn_app().await;
-    app.update_brand("DEMO", |b| b.settings.max_validate_attempts = 2);
+    app.update_brand("DEMO", |b| b.settings.max_validate_attempts = 2)
+        .await;
     let session = app.session("MOBILE", MOBILE).await;
     let (status, body) = app.validate("MOBILE", MOBILE, &session, "123456").await;
     assert_eq!((status, code(&body)), (400, 1537));
@@ -294,7 +300,8 @@ async fn destination_and_channel_codes_1540_1601_1602_1603() {
 
     app.update_brand("DEMO", |b| {
         b.settings.fallback_channels = vec![ChannelKind::Email, ChannelKind::Whatsapp]
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     let body = mobile_req("MOBILE", MOBILE, Some(&session));
     let (_, r, _) = app
@@ -337,7 +344,8 @@ async fn destination_and_channel_codes_1540_1601_1602_1603() {
     // The primary channel not configured at all.
     app.update_brand("DEMO", |b| {
         b.channels.remove(&ChannelKind::Sms);
-    });
+    })
+    .await;
     let (status, body, _) = app.generate("MOBILE", MOBILE, &session).await;
     assert_eq!((status, code(&body)), (400, 1603));
 }
@@ -348,7 +356,8 @@ async fn the_resend_cooldown_1701_and_daily_limit_1534_set_retry_after() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 2;
         b.settings.resend_cooldown_seconds = 30;
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     let (status, body, headers) = app.generate("MOBILE", MOBILE, &session).await;
@@ -371,7 +380,8 @@ async fn email_limits_ignore_the_case_of_the_address() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 1;
         b.settings.resend_cooldown_seconds = 30;
-    });
+    })
+    .await;
     let first = app.session("EMAIL", "Jane.Doe@example.com").await;
     assert_eq!(
         app.generate("EMAIL", "Jane.Doe@example.com", &first)
@@ -430,7 +440,8 @@ async fn the_client_address_rate_limit_1702() {
 #[tokio::test]
 async fn errors_as_http_200_keeps_the_body() {
     let app = spawn_app().await;
-    app.update_brand("DEMO", |b| b.settings.errors_as_http200 = true);
+    app.update_brand("DEMO", |b| b.settings.errors_as_http200 = true)
+        .await;
     let session = app.session("MOBILE", MOBILE).await;
     let (status, body) = app.validate("MOBILE", MOBILE, &session, "123456").await;
     assert_eq!((status, code(&body)), (200, 1537));

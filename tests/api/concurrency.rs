@@ -37,7 +37,8 @@ async fn a_thousand_concurrent_requests_issue_exactly_the_daily_limit() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 7;
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     let results = burst(&app, 1000, 50).await;
     let ok = results.iter().filter(|r| r.0 == 200).count();
     assert_eq!(ok, 7, "exactly the limit succeeds");
@@ -50,6 +51,7 @@ async fn a_thousand_concurrent_requests_issue_exactly_the_daily_limit() {
             &BrandName::parse("DEMO").unwrap(),
             &Destination::mobile(MOBILE).unwrap(),
         )
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(usage.count, 7);
@@ -59,7 +61,7 @@ async fn a_thousand_concurrent_requests_issue_exactly_the_daily_limit() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.capture.all().len(), 7);
-    let records = app.log_records();
+    let records = app.log_records().await;
     assert_eq!(records.len(), 1000);
     assert_eq!(records.iter().filter(|r| r.outcome == 200).count(), 7);
 }
@@ -70,7 +72,8 @@ async fn the_resend_cooldown_is_exact_too() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 1000;
         b.settings.resend_cooldown_seconds = 30;
-    });
+    })
+    .await;
     let results = burst(&app, 300, 30).await;
     assert_eq!(results.iter().filter(|r| r.0 == 200).count(), 1);
     assert_eq!(
@@ -85,11 +88,15 @@ async fn per_customer_overrides_lower_and_raise_the_limit() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 5;
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     let store = &app.services().store;
     let brand = BrandName::parse("DEMO").unwrap();
     let dest = Destination::mobile(MOBILE).unwrap();
-    store.set_limit_override(&brand, &dest, Some(2)).unwrap();
+    store
+        .set_limit_override(&brand, &dest, Some(2))
+        .await
+        .unwrap();
     assert_eq!(
         burst(&app, 40, 4)
             .await
@@ -99,7 +106,10 @@ async fn per_customer_overrides_lower_and_raise_the_limit() {
         2
     );
 
-    store.set_limit_override(&brand, &dest, Some(12)).unwrap();
+    store
+        .set_limit_override(&brand, &dest, Some(12))
+        .await
+        .unwrap();
     assert_eq!(
         burst(&app, 40, 4)
             .await
@@ -148,7 +158,8 @@ async fn the_day_ends_at_midnight_in_the_brand_time_zone() {
         b.settings.daily_otp_limit = 1;
         b.settings.resend_cooldown_seconds = 0;
         b.settings.time_zone = "Asia/Ho_Chi_Minh".into(); // UTC+7: midnight is 17:00 UTC
-    });
+    })
+    .await;
     app.clock.set("2026-11-26T16:59:00Z".parse().unwrap());
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
@@ -170,7 +181,8 @@ async fn a_rolling_window_replaces_the_calendar_day() {
         b.settings.daily_otp_limit = 2;
         b.settings.limit_window_minutes = Some(60);
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     // Sessions live 15 minutes: each step opens its own.
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200); // 10:00

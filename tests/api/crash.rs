@@ -171,11 +171,12 @@ async fn acknowledged_state_survives_sigkill() {
         let store = open_store(dir.path());
         let mut demo = store
             .brand(&BrandName::parse("DEMO").unwrap())
+            .await
             .unwrap()
             .unwrap();
         demo.settings.daily_otp_limit = 3;
         demo.settings.resend_cooldown_seconds = 0;
-        store.put_brand(&demo).unwrap();
+        store.put_brand(&demo).await.unwrap();
         store.close().await.unwrap();
     }
 
@@ -231,33 +232,28 @@ fn open_store(dir: &Path) -> Store {
     .unwrap()
 }
 
-/// Opens the store of a stopped server, lets `f` change it, and closes it again.
-async fn with_store(dir: &std::path::Path, f: impl FnOnce(&Store)) {
-    let store = open_store(dir);
-    f(&store);
-    store.close().await.unwrap();
-}
-
 #[tokio::test]
 async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
     let gateway = Gateway::start(503).await; // the provider is down
     let dir = tempfile::tempdir().unwrap();
     start(dir.path()).await.kill(); // first start: keys and the demo brand
-    with_store(dir.path(), |store| {
+    {
+        let store = &open_store(dir.path());
         let sms = gateway.sms_channel();
         // DEMO's codes live 60 s; LONG's 10 min.
         let mut demo = store
             .brand(&BrandName::parse("DEMO").unwrap())
+            .await
             .unwrap()
             .unwrap();
         demo.settings.otp_ttl_seconds = 60;
         demo.channels.insert(ChannelKind::Sms, sms.clone());
-        store.put_brand(&demo).unwrap();
+        store.put_brand(&demo).await.unwrap();
         let mut long = Brand::new(BrandName::parse("LONG").unwrap(), Default::default(), 0);
         long.channels.insert(ChannelKind::Sms, sms);
-        assert!(store.create_brand(&long).unwrap());
-    })
-    .await;
+        assert!(store.create_brand(&long).await.unwrap());
+        store.close().await.unwrap();
+    }
 
     let otpd = start(dir.path()).await;
     let mut sessions = Vec::new();
@@ -300,14 +296,18 @@ async fn queued_deliveries_survive_sigkill_and_dead_codes_are_never_sent() {
     );
     otpd.kill();
 
-    with_store(dir.path(), |store| {
-        let records = store.log_page(None, 10, |_| true).unwrap();
+    {
+        let store = &open_store(dir.path());
+        let records = store
+            .log_page(&otpd::store::LogSelection::default(), 10)
+            .await
+            .unwrap();
         let status = |brand: &str| records.iter().find(|r| r.brand == brand).unwrap().delivery;
         assert_eq!(status("DEMO"), DeliveryStatus::Expired);
         assert_eq!(status("LONG"), DeliveryStatus::Sent);
-        assert_eq!(store.outbox_len(), 0);
-    })
-    .await;
+        assert_eq!(store.queued_jobs().await.unwrap(), 0);
+        store.close().await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -384,16 +384,18 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let dir = tempfile::tempdir().unwrap();
     start(dir.path()).await.kill();
-    with_store(dir.path(), |store| {
+    {
+        let store = &open_store(dir.path());
         let mut demo = store
             .brand(&BrandName::parse("DEMO").unwrap())
+            .await
             .unwrap()
             .unwrap();
         demo.settings.daily_otp_limit = 100_000;
         demo.settings.resend_cooldown_seconds = 0;
-        store.put_brand(&demo).unwrap();
-    })
-    .await;
+        store.put_brand(&demo).await.unwrap();
+        store.close().await.unwrap();
+    }
     let otpd = start(dir.path()).await;
     let customers: Vec<String> = (0..16).map(|i| format!("+849100000{i:02}")).collect();
     let mut requests = Vec::new();
@@ -436,14 +438,25 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let total: u32 = acked.iter().map(|a| a.load(Ordering::SeqCst)).sum();
     assert!(total > 20, "the load ran ({total} codes acknowledged)");
 
-    with_store(dir.path(), |store| {
+    {
+        let store = &open_store(dir.path());
         let demo = BrandName::parse("DEMO").unwrap();
         for (i, mobile) in customers.iter().enumerate() {
             let dest = otpd::domain::Destination::mobile(mobile).unwrap();
             let acked = acked[i].load(Ordering::SeqCst);
-            let counted = store.usage(&demo, &dest).unwrap().map_or(0, |u| u.count);
+            let counted = store
+                .usage(&demo, &dest)
+                .await
+                .unwrap()
+                .map_or(0, |u| u.count);
+            let customer = otpd::store::LogSelection {
+                brand: Some(demo.clone()),
+                destination: Some(dest.clone()),
+                ..Default::default()
+            };
             let logged = store
-                .customer_log(&demo, &dest, None, 100_000)
+                .log_page(&customer, 100_000)
+                .await
                 .unwrap()
                 .iter()
                 .filter(|r| r.outcome == 200)
@@ -457,8 +470,8 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
                 "{mobile}: {acked} acknowledged but {logged} logged"
             );
         }
-    })
-    .await;
+        store.close().await.unwrap();
+    }
     // And the store opens cleanly for a new server.
     start(dir.path()).await.kill();
 }

@@ -172,7 +172,7 @@ pub fn channel(kind: ChannelKind, settings: &[(&str, &str)]) -> ChannelConfig {
 /// The log record of the only OTP issued to `identifier`, once its delivery is final.
 async fn final_record(app: &TestApp, identifier: &str) -> IssuanceRecord {
     for _ in 0..400 {
-        let records = app.log_records();
+        let records = app.log_records().await;
         if let Some(r) = records
             .iter()
             .find(|r| r.identifier == identifier && r.outcome == 200)
@@ -184,7 +184,7 @@ async fn final_record(app: &TestApp, identifier: &str) -> IssuanceRecord {
     }
     panic!(
         "no final delivery for {identifier}: {:?}",
-        app.log_records()
+        app.log_records().await
     );
 }
 
@@ -215,7 +215,8 @@ async fn an_email_code_travels_through_a_real_smtp_server_and_validates() {
                 ],
             ),
         );
-    });
+    })
+    .await;
     let id = "jane@example.com";
     let session = app.session("EMAIL", id).await;
     assert_eq!(app.generate("EMAIL", id, &session).await.0, 200);
@@ -243,7 +244,7 @@ async fn an_email_code_travels_through_a_real_smtp_server_and_validates() {
     assert_eq!(record.attempts.len(), 1);
     assert!(record.attempts[0].ok);
     assert_eq!(
-        app.services().store.outbox_len(),
+        app.services().store.queued_jobs().await.unwrap(),
         0,
         "the job and its sealed code are gone"
     );
@@ -277,7 +278,8 @@ async fn a_provider_that_never_answers_does_not_slow_generate_and_the_code_expir
                 ],
             ),
         );
-    });
+    })
+    .await;
     // For comparison: the same request to a channel that answers at once.
     let quick = app.session("MOBILE", MOBILE).await;
     let started = Instant::now();
@@ -299,6 +301,7 @@ async fn a_provider_that_never_answers_does_not_slow_generate_and_the_code_expir
     for _ in 0..200 {
         let r = app
             .log_records()
+            .await
             .into_iter()
             .find(|r| r.identifier == id)
             .unwrap();
@@ -320,7 +323,7 @@ async fn a_provider_that_never_answers_does_not_slow_generate_and_the_code_expir
         "{:?}",
         record.attempts
     );
-    assert_eq!(app.services().store.outbox_len(), 0);
+    assert_eq!(app.services().store.queued_jobs().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -329,22 +332,23 @@ async fn temporary_failures_are_retried_with_backoff_until_the_provider_answers(
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
         b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     // Each failed try is recorded; the next one waits for the backoff on the server's clock.
     for tries in 1..=2 {
         for _ in 0..200 {
-            if app.log_records()[0].attempts.len() >= tries {
+            if app.log_records().await[0].attempts.len() >= tries {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert_eq!(app.log_records()[0].attempts.len(), tries);
-        assert_eq!(app.log_records()[0].delivery, DeliveryStatus::Queued);
+        assert_eq!(app.log_records().await[0].attempts.len(), tries);
+        assert_eq!(app.log_records().await[0].delivery, DeliveryStatus::Queued);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            app.log_records()[0].attempts.len(),
+            app.log_records().await[0].attempts.len(),
             tries,
             "no retry before the backoff"
         );
@@ -386,7 +390,8 @@ async fn a_rejected_message_moves_to_the_next_fallback_channel() {
         b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
         // WHATSAPP stays on the LOG sink, which the tests capture.
         b.settings.fallback_channels = vec![ChannelKind::Whatsapp];
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     let otp = app.code_sent_to(MOBILE, 0).await;
@@ -409,11 +414,12 @@ async fn a_rejected_message_with_no_fallback_fails() {
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
         b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     let record = final_record(&app, "84901234567").await;
     assert_eq!(record.delivery, DeliveryStatus::Failed);
     assert_eq!(record.attempts.len(), 1);
-    assert_eq!(app.services().store.outbox_len(), 0);
+    assert_eq!(app.services().store.queued_jobs().await.unwrap(), 0);
 }

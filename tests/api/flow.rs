@@ -85,7 +85,8 @@ async fn an_otp_sent_as_a_number_is_left_padded() {
             identifier_value: "+15550001111".into(),
             otp: "000042".into(),
         }]
-    });
+    })
+    .await;
     let session = app.session("MOBILE", "+15550001111").await;
     assert_eq!(
         app.generate("MOBILE", "+15550001111", &session).await.0,
@@ -108,7 +109,8 @@ async fn test_identifiers_send_nothing_charge_nothing_and_are_marked() {
             identifier_value: "+15550009999".into(),
             otp: "999999".into(),
         }];
-    });
+    })
+    .await;
     let session = app.session("MOBILE", "+15550009999").await;
     for _ in 0..3 {
         let (status, body, _) = app.generate("MOBILE", "+15550009999", &session).await;
@@ -116,7 +118,7 @@ async fn test_identifiers_send_nothing_charge_nothing_and_are_marked() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(app.capture.all().is_empty(), "nothing is sent");
-    let records = app.log_records();
+    let records = app.log_records().await;
     assert_eq!(records.len(), 3);
     assert!(
         records
@@ -132,7 +134,8 @@ async fn test_identifiers_send_nothing_charge_nothing_and_are_marked() {
 #[tokio::test]
 async fn a_resend_replaces_the_code_and_keeps_the_attempt_count() {
     let app = spawn_app().await;
-    app.update_brand("DEMO", |b| b.settings.max_validate_attempts = 3);
+    app.update_brand("DEMO", |b| b.settings.max_validate_attempts = 3)
+        .await;
     let session = app.session("MOBILE", MOBILE).await;
     app.generate("MOBILE", MOBILE, &session).await;
     let first = app.code_sent_to(MOBILE, 0).await;
@@ -169,7 +172,8 @@ async fn a_resend_replaces_the_code_and_keeps_the_attempt_count() {
 #[tokio::test]
 async fn codes_expire() {
     let app = spawn_app().await;
-    app.update_brand("DEMO", |b| b.settings.otp_ttl_seconds = 60);
+    app.update_brand("DEMO", |b| b.settings.otp_ttl_seconds = 60)
+        .await;
     let session = app.session("MOBILE", MOBILE).await;
     app.generate("MOBILE", MOBILE, &session).await;
     let otp = app.code_sent_to(MOBILE, 0).await;
@@ -221,7 +225,8 @@ async fn fallback_channel_sends_through_the_named_configured_channel() {
     let app = spawn_app().await;
     app.update_brand("DEMO", |b| {
         b.settings.fallback_channels = vec![ChannelKind::Email]
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     let mut body = mobile_req("MOBILE", MOBILE, Some(&session));
     body["email"] = json!("jane@example.com");
@@ -259,7 +264,8 @@ async fn the_request_locale_picks_the_template_with_the_brand_default_behind_it(
         );
         b.settings.default_locale = Some("fr".into());
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     let with_locale = |locale: Option<&str>| {
         let mut body = mobile_req("MOBILE", MOBILE, Some(&session));

@@ -168,15 +168,16 @@ impl TestApp {
     }
 
     /// Changes the DEMO brand (or another) directly in the store.
-    pub fn update_brand(&self, name: &str, f: impl FnOnce(&mut Brand)) {
+    pub async fn update_brand(&self, name: &str, f: impl FnOnce(&mut Brand)) {
         let store = &self.services().store;
         let mut brand = store
             .brand(&BrandName::parse(name).unwrap())
+            .await
             .unwrap()
             .unwrap();
         f(&mut brand);
         brand.settings.validate().unwrap();
-        store.put_brand(&brand).unwrap();
+        store.put_brand(&brand).await.unwrap();
     }
 
     /// A GET on the admin listener (no credentials), as text.
@@ -261,10 +262,11 @@ impl TestApp {
         panic!("no message to {to} arrived");
     }
 
-    pub fn log_records(&self) -> Vec<otpd::domain::IssuanceRecord> {
+    pub async fn log_records(&self) -> Vec<otpd::domain::IssuanceRecord> {
         self.services()
             .store
-            .log_page(None, 100_000, |_| true)
+            .log_page(&otpd::store::LogSelection::default(), 100_000)
+            .await
             .unwrap()
     }
 }

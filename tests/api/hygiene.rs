@@ -16,7 +16,8 @@ async fn no_tree_and_no_log_line_holds_a_code() {
     app.update_brand("DEMO", |b| {
         b.settings.otp_length = 10;
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     let mut codes = Vec::new();
     for i in 0..5 {
         let mobile = format!("+8490000000{i}");
@@ -40,7 +41,7 @@ async fn no_tree_and_no_log_line_holds_a_code() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let dump = app.services().store.dump().unwrap();
+    let dump = app.services().store.raw_records().await.unwrap();
     let outbox = dump.iter().find(|(name, _)| name == "outbox").unwrap();
     assert_eq!(outbox.1.len(), 1, "the undelivered job is in the outbox");
     for (tree, entries) in &dump {
@@ -79,7 +80,7 @@ async fn secrets_are_owner_only_files_outside_the_store() {
     let key_file = std::fs::read(dir.join(otpd::secrets::KEY_FILE)).unwrap();
     let parsed: serde_json::Value = serde_json::from_slice(&key_file).unwrap();
     let secret = parsed["keys"][0]["secret"].as_str().unwrap().to_owned();
-    for (tree, entries) in app.services().store.dump().unwrap() {
+    for (tree, entries) in app.services().store.raw_records().await.unwrap() {
         for (k, v) in entries {
             assert!(
                 !contains(&k, secret.as_bytes()) && !contains(&v, secret.as_bytes()),
@@ -112,10 +113,11 @@ async fn brand_secrets_are_sealed_in_the_store() {
             state: otpd::domain::signature::KeyState::Active,
             created_ms: 0,
         }];
-    });
+    })
+    .await;
     use base64::Engine;
     let secret_b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
-    for (tree, entries) in app.services().store.dump().unwrap() {
+    for (tree, entries) in app.services().store.raw_records().await.unwrap() {
         for (k, v) in entries {
             for needle in [
                 password.as_bytes(),
@@ -136,6 +138,7 @@ async fn brand_secrets_are_sealed_in_the_store() {
         .services()
         .store
         .brand(&otpd::domain::BrandName::parse("DEMO").unwrap())
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(demo.signing_keys[0].secret, secret);

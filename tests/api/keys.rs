@@ -17,8 +17,8 @@ fn keys_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn brand_key_ids(app: &TestApp) -> Vec<u32> {
-    let dump = app.services().store.dump().unwrap();
+async fn brand_key_ids(app: &TestApp) -> Vec<u32> {
+    let dump = app.services().store.raw_records().await.unwrap();
     let brands = &dump.iter().find(|(name, _)| name == "brands").unwrap().1;
     brands
         .iter()
@@ -50,7 +50,7 @@ async fn rotating_and_retiring_a_server_key() {
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     let otp = app.code_sent_to(MOBILE, 0).await;
-    assert_eq!(brand_key_ids(&app), [1]);
+    assert_eq!(brand_key_ids(&app).await, [1]);
 
     let app = app
         .restart_after(|dir| {
@@ -68,7 +68,7 @@ async fn rotating_and_retiring_a_server_key() {
         .await;
     assert_eq!(jwks_kids(&app).await, ["2", "1"], "both keys are published");
     assert_eq!(
-        brand_key_ids(&app),
+        brand_key_ids(&app).await,
         [2],
         "brand records were re-sealed at start"
     );

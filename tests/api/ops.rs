@@ -126,7 +126,8 @@ async fn validate_hands_out_a_user_token_and_an_auth_key_with_their_ttls() {
             b.settings.key_ttl_seconds = key_ttl;
             b.settings.access_token_ttl_seconds = 600;
             b.settings.resend_cooldown_seconds = 0;
-        });
+        })
+        .await;
         let session = app.session("MOBILE", MOBILE).await;
         let seen = app.capture.all().len();
         app.generate("MOBILE", MOBILE, &session).await;
@@ -173,7 +174,12 @@ async fn a_taken_public_port_can_leave_the_console_running() {
     };
     let server = otpd::run(config, options).await.unwrap();
     assert_eq!(server.public_addr, None);
-    let settings = server.services.admin("test").server_settings().unwrap();
+    let settings = server
+        .services
+        .admin("test")
+        .server_settings()
+        .await
+        .unwrap();
     assert!(!settings.public_api.listening);
     assert!(settings.public_api.error.unwrap().contains("cannot listen"));
     server.shutdown().await.unwrap();

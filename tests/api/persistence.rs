@@ -11,7 +11,8 @@ async fn state_survives_a_restart() {
     app.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 3;
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
     let session = app.session("MOBILE", MOBILE).await;
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     app.code_sent_to(MOBILE, 0).await;
@@ -19,11 +20,11 @@ async fn state_survives_a_restart() {
     app.capture.failing.store(true, Ordering::SeqCst);
     assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.services().store.outbox_len(), 1);
+    assert_eq!(app.services().store.queued_jobs().await.unwrap(), 1);
 
     let app = app.restart().await;
     assert_eq!(
-        app.services().store.outbox_len(),
+        app.services().store.queued_jobs().await.unwrap(),
         1,
         "the queued job is still there"
     );

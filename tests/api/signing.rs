@@ -63,7 +63,8 @@ async fn signed_generate_passes_and_every_tampering_is_5004() {
             key(2, KeyState::Active),
             key(3, KeyState::Revoked),
         ];
-    });
+    })
+    .await;
     let now = app.clock.now_ms();
     let path = "/auth/v1/otp/generate";
     let session = app.session("MOBILE", MOBILE).await;
@@ -134,7 +135,8 @@ async fn signing_applies_only_to_the_endpoints_chosen() {
         b.settings.signing_endpoints =
             vec![SignedEndpoint::TokenGenerate, SignedEndpoint::OtpValidate];
         b.signing_keys = vec![key(1, KeyState::Active)];
-    });
+    })
+    .await;
     let secret = vec![2u8; 32];
     let now = app.clock.now_ms();
     let token_req = mobile_req("MOBILE", MOBILE, None);

@@ -17,22 +17,30 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
 
     // Ten minutes on, nothing has expired yet: the sweep removes nothing.
     app.clock.advance(Duration::from_secs(600));
-    assert_eq!(store.sweep(app.clock.now_ms(), retention_ms).unwrap(), 0);
+    assert_eq!(
+        store.sweep(app.clock.now_ms(), retention_ms).await.unwrap(),
+        0
+    );
 
     // Three days on: the session (15 min) and the usage record (2 days) are gone, the log
     // record (90 days) stays.
     app.clock.advance(Duration::from_secs(3 * 86_400));
     let fresh = app.session("MOBILE", "+84900000001").await;
-    assert_eq!(store.sweep(app.clock.now_ms(), retention_ms).unwrap(), 2);
+    assert_eq!(
+        store.sweep(app.clock.now_ms(), retention_ms).await.unwrap(),
+        2
+    );
     assert!(
         store
             .session(&otpd::domain::SessionId::parse(&old).unwrap())
+            .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
             .session(&otpd::domain::SessionId::parse(&fresh).unwrap())
+            .await
             .unwrap()
             .is_some()
     );
@@ -40,35 +48,32 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     assert!(
         store
             .usage(&demo, &Destination::mobile(MOBILE).unwrap())
+            .await
             .unwrap()
             .is_none()
     );
-    assert_eq!(app.log_records().len(), 1);
-    assert_eq!(
-        store
-            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), None, 10)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.log_records().await.len(), 1);
+    // The customer's history, read through the by-destination index.
+    let customer = otpd::store::LogSelection {
+        brand: Some(demo.clone()),
+        destination: Some(Destination::mobile(MOBILE).unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(store.log_page(&customer, 10).await.unwrap().len(), 1);
 
     // Past the retention period the log record and its index entries (the customer's, and
     // its outcome, channel and delivery status) go too: nothing is left in the index.
     app.clock.advance(Duration::from_secs(91 * 86_400));
-    store.sweep(app.clock.now_ms(), retention_ms).unwrap();
-    assert!(app.log_records().is_empty());
+    store.sweep(app.clock.now_ms(), retention_ms).await.unwrap();
+    assert!(app.log_records().await.is_empty());
     let index = store
-        .dump()
+        .raw_records()
+        .await
         .unwrap()
         .into_iter()
         .find(|(tree, _)| tree == "log_by_dest")
         .unwrap()
         .1;
     assert!(index.is_empty(), "{} index entries left", index.len());
-    assert!(
-        store
-            .customer_log(&demo, &Destination::mobile(MOBILE).unwrap(), None, 10)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.log_page(&customer, 10).await.unwrap().is_empty());
 }

@@ -55,7 +55,8 @@ impl Gate {
 /// Identifies the caller, checks the CSRF token of a console session's changes, and passes the
 /// [`Principal`] on to the handler; 401 without a caller, 403 for a bad CSRF token.
 pub async fn authenticate(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
-    let principal = match identify(&gate, &req) {
+    let local = req.extensions().get::<LocalOperator>().is_some();
+    let principal = match identify(&gate, local, req.headers()).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             return AdminError::Unauthorized("log in first (no session, or it ended)".into())
@@ -87,19 +88,25 @@ pub async fn authenticate(State(gate): State<Gate>, mut req: Request, next: Next
     next.run(req).await
 }
 
-fn identify(gate: &Gate, req: &Request) -> Result<Option<Principal>, AdminError> {
-    if req.extensions().get::<LocalOperator>().is_some() {
+/// Who is calling: the desktop app's own window (`local`), the CLI (its bearer token), or an
+/// operator (a console session's cookie).
+async fn identify(
+    gate: &Gate,
+    local: bool,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AdminError> {
+    if local {
         return Ok(Some(Principal::Desktop));
     }
-    if let Some(presented) = bearer(req.headers()) {
+    if let Some(presented) = bearer(headers) {
         return if bool::from(presented.as_bytes().ct_eq(gate.cli_token.as_bytes())) {
             Ok(Some(Principal::Cli))
         } else {
             Err(AdminError::Unauthorized("wrong admin token".into()))
         };
     }
-    match session_cookie(req.headers()) {
-        Some(token) => gate.services.session_principal(token),
+    match session_cookie(headers) {
+        Some(token) => gate.services.session_principal(token).await,
         None => Ok(None),
     }
 }
@@ -239,7 +246,7 @@ pub struct SetupStatus {
     responses((status = 200, body = SetupStatus)))]
 async fn setup_status(State(s): AppState) -> AdminResult {
     ok(SetupStatus {
-        needed: s.setup_needed()?,
+        needed: s.setup_needed().await?,
     })
 }
 
@@ -273,7 +280,7 @@ async fn session(Reader(p): Reader) -> AdminResult {
 #[utoipa::path(post, path = "/admin/api/auth/logout", tag = "auth",
     security(("session" = ["viewer"]), ("cli" = [])), responses((status = 204)))]
 async fn logout(State(s): AppState, Reader(p): Reader, conn: Connection) -> AdminResult {
-    s.logout(&p)?;
+    s.logout(&p).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(cookie) = session_cookie_header("", 0, conn.tls) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);

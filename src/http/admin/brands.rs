@@ -37,7 +37,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Services>> {
     security(("session" = ["viewer"]), ("cli" = [])),
     responses((status = 200, body = Vec<BrandView>)))]
 async fn list_brands(State(s): AppState, Reader(p): Reader) -> AdminResult {
-    ok(s.admin(p.actor()).list_brands()?)
+    ok(s.admin(p.actor()).list_brands().await?)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -73,7 +73,7 @@ async fn show_brand(
     Reader(p): Reader,
     Segments(name): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).show_brand(&name)?)
+    ok(s.admin(p.actor()).show_brand(&name).await?)
 }
 
 /// Changes the named settings (any subset of them); the rest keep their values.
@@ -125,7 +125,7 @@ async fn list_limits(
     Reader(p): Reader,
     Segments(name): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).list_limits(&name)?)
+    ok(s.admin(p.actor()).list_limits(&name).await?)
 }
 
 /// One customer's limit and usage today (`destination`: `MOBILE:<digits>`, `EMAIL:<address>`,
@@ -139,7 +139,7 @@ async fn show_limit(
     Reader(p): Reader,
     Segments((name, dest)): Segments<(String, String)>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).show_limit(&name, &dest)?)
+    ok(s.admin(p.actor()).show_limit(&name, &dest).await?)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

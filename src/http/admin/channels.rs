@@ -52,7 +52,7 @@ async fn list_channels(
     Reader(p): Reader,
     Segments(name): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).list_channels(&name)?)
+    ok(s.admin(p.actor()).list_channels(&name).await?)
 }
 
 /// One channel (secrets read "set").
@@ -64,7 +64,7 @@ async fn show_channel(
     Reader(p): Reader,
     Segments((name, kind)): Segments<(String, String)>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).show_channel(&name, &kind)?)
+    ok(s.admin(p.actor()).show_channel(&name, &kind).await?)
 }
 
 /// `{"settings": {"key": "value", …}}` (the CLI's `key=value` form) or `{"config": {…}}` (a
@@ -147,7 +147,7 @@ async fn list_templates(
     Reader(p): Reader,
     Segments(name): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).list_templates(&name)?)
+    ok(s.admin(p.actor()).list_templates(&name).await?)
 }
 
 /// One channel's templates.
@@ -159,7 +159,7 @@ async fn show_templates(
     Reader(p): Reader,
     Segments((name, kind)): Segments<(String, String)>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).show_templates(&name, &kind)?)
+    ok(s.admin(p.actor()).show_templates(&name, &kind).await?)
 }
 
 /// Saves the channel's base template.
@@ -246,5 +246,6 @@ async fn preview_template(
         Some(body(&b)?)
     };
     ok(s.admin(p.actor())
-        .preview_template(&name, &kind, locale.as_deref(), input)?)
+        .preview_template(&name, &kind, locale.as_deref(), input)
+        .await?)
 }

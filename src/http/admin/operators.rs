@@ -28,7 +28,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Services>> {
     security(("session" = ["admin"]), ("cli" = [])),
     responses((status = 200, body = Vec<OperatorView>)))]
 async fn list_operators(State(s): AppState, Writer(p): Writer) -> AdminResult {
-    ok(s.admin(p.actor()).list_operators()?)
+    ok(s.admin(p.actor()).list_operators().await?)
 }
 
 /// Adds an operator.

@@ -30,7 +30,7 @@ async fn log_page(
     Reader(p): Reader,
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).log(&query(q)?)?)
+    ok(s.admin(p.actor()).log(&query(q)?).await?)
 }
 
 /// The same selection as CSV (up to 100,000 records, or `limit`), streamed.
@@ -44,18 +44,20 @@ async fn log_csv(
 ) -> AdminResult {
     let q = query(q)?;
     // Refuse a bad filter before the download starts, with a status that says so.
-    s.admin(p.actor()).log(&LogQuery {
-        limit: Some(1),
-        ..q.clone()
-    })?;
+    s.admin(p.actor())
+        .log(&LogQuery {
+            limit: Some(1),
+            ..q.clone()
+        })
+        .await?;
     let actor = p.actor().to_owned();
+    let runtime = tokio::runtime::Handle::current();
     Ok(crate::http::download::download(
         "text/csv; charset=utf-8",
         "otpd-issuance-log.csv",
         move |w| {
-            let rows = s
-                .admin(&actor)
-                .write_log_csv(&q, w)
+            let rows = runtime
+                .block_on(s.admin(&actor).write_log_csv(&q, w))
                 .map_err(|e| e.to_string())?;
             tracing::info!(rows, "issuance log exported as CSV");
             Ok(())
@@ -72,7 +74,7 @@ async fn log_record(
     Reader(p): Reader,
     Segments(id): Segments<String>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).log_record(&id)?)
+    ok(s.admin(p.actor()).log_record(&id).await?)
 }
 
 /// The audit trail, newest first: who changed what, before → after (secrets redacted).
@@ -84,5 +86,5 @@ async fn audit(
     Reader(p): Reader,
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).audit(&query(q)?)?)
+    ok(s.admin(p.actor()).audit(&query(q)?).await?)
 }

@@ -30,7 +30,7 @@ async fn dashboard(
     Reader(p): Reader,
     q: Result<Query<StatsQuery>, QueryRejection>,
 ) -> AdminResult {
-    ok(s.admin(p.actor()).dashboard(&query(q)?)?)
+    ok(s.admin(p.actor()).dashboard(&query(q)?).await?)
 }
 
 /// Every server setting, where its value comes from, and which the console may change.
@@ -38,7 +38,7 @@ async fn dashboard(
     security(("session" = ["viewer"]), ("cli" = [])),
     responses((status = 200, body = ServerSettings)))]
 async fn settings(State(s): AppState, Reader(p): Reader) -> AdminResult {
-    ok(s.admin(p.actor()).server_settings()?)
+    ok(s.admin(p.actor()).server_settings().await?)
 }
 
 /// Changes the settings the console may change (409 for one pinned by the config file, the

@@ -111,5 +111,5 @@ async fn check_hash(
     b: Bytes,
 ) -> AdminResult {
     let req: HashCheckRequest = body(&b)?;
-    ok(s.admin(p.actor()).check_hash(&name, &req)?)
+    ok(s.admin(p.actor()).check_hash(&name, &req).await?)
 }

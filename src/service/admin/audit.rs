@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name};
 use crate::domain::audit::AuditEntry;
+use crate::store::AuditSelection;
 
 pub const MAX_AUDIT_PAGE: usize = 500;
 
@@ -31,19 +32,14 @@ pub struct AuditPage {
 }
 
 impl Admin<'_> {
-    pub fn audit(&self, q: &AuditQuery) -> Result<AuditPage, AdminError> {
+    pub async fn audit(&self, q: &AuditQuery) -> Result<AuditPage, AdminError> {
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_AUDIT_PAGE);
-        let brand = q.brand.as_deref().map(lookup_name).transpose()?;
-        let actor = q.actor.as_deref().map(|a| a.trim().to_ascii_lowercase());
-        let entries = self
-            .services
-            .store
-            .audit_page(q.before.as_deref(), limit, |e| {
-                actor.as_deref().is_none_or(|a| e.actor == a)
-                    && brand
-                        .as_ref()
-                        .is_none_or(|b| e.brand.as_deref() == Some(b.as_str()))
-            })?;
+        let selection = AuditSelection {
+            actor: q.actor.as_deref().map(|a| a.trim().to_ascii_lowercase()),
+            brand: q.brand.as_deref().map(lookup_name).transpose()?,
+            before: q.before.clone(),
+        };
+        let entries = self.services.store.audit_page(&selection, limit).await?;
         let next_before = (entries.len() == limit)
             .then(|| entries.last().map(|e| e.id.clone()))
             .flatten();

@@ -146,13 +146,13 @@ impl Admin<'_> {
     // ---- channels -------------------------------------------------------------------------
 
     /// The configured channels of a brand, secrets redacted.
-    pub fn list_channels(&self, name: &str) -> Result<Vec<ChannelView>, AdminError> {
-        Ok(views(&self.brand(&lookup_name(name)?)?))
+    pub async fn list_channels(&self, name: &str) -> Result<Vec<ChannelView>, AdminError> {
+        Ok(views(&self.brand(&lookup_name(name)?).await?))
     }
 
-    pub fn show_channel(&self, name: &str, kind: &str) -> Result<ChannelView, AdminError> {
+    pub async fn show_channel(&self, name: &str, kind: &str) -> Result<ChannelView, AdminError> {
         let kind = parse_kind(kind)?;
-        view(&self.brand(&lookup_name(name)?)?, kind)
+        view(&self.brand(&lookup_name(name)?).await?, kind)
     }
 
     /// Sets a channel from `key=value` settings (docs/channels.md): with the stored provider,
@@ -171,13 +171,15 @@ impl Admin<'_> {
             ));
         }
         // Built inside the retried closure: it must start from the config being replaced.
-        let updated = self.update(&name, |b| {
-            let config = ChannelConfig::from_settings(kind, settings, b.channels.get(&kind))
-                .and_then(|c| c.validate_for(kind).map(|()| c))
-                .map_err(AdminError::Invalid)?;
-            b.channels.insert(kind, config);
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                let config = ChannelConfig::from_settings(kind, settings, b.channels.get(&kind))
+                    .and_then(|c| c.validate_for(kind).map(|()| c))
+                    .map_err(AdminError::Invalid)?;
+                b.channels.insert(kind, config);
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         let shown = view(brand, kind)?;
         self.commit_brand("channel.set", Some(kind.as_str().to_owned()), &updated)
@@ -197,12 +199,14 @@ impl Admin<'_> {
         let name = lookup_name(name)?;
         let config: ChannelConfig = serde_json::from_value(config)
             .map_err(|e| AdminError::Invalid(format!("config: {e}")))?;
-        let updated = self.update(&name, |b| {
-            let merged = config.clone().keep_secrets_from(b.channels.get(&kind));
-            merged.validate_for(kind).map_err(AdminError::Invalid)?;
-            b.channels.insert(kind, merged);
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                let merged = config.clone().keep_secrets_from(b.channels.get(&kind));
+                merged.validate_for(kind).map_err(AdminError::Invalid)?;
+                b.channels.insert(kind, merged);
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         let shown = view(brand, kind)?;
         self.commit_brand("channel.set", Some(kind.as_str().to_owned()), &updated)
@@ -219,12 +223,14 @@ impl Admin<'_> {
     ) -> Result<Vec<ChannelView>, AdminError> {
         let kind = parse_kind(kind)?;
         let name = lookup_name(name)?;
-        let updated = self.update(&name, |b| {
-            b.channels
-                .remove(&kind)
-                .map(drop)
-                .ok_or_else(|| no_channel(&b.name, kind))
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                b.channels
+                    .remove(&kind)
+                    .map(drop)
+                    .ok_or_else(|| no_channel(&b.name, kind))
+            })
+            .await?;
         let brand = &updated.1;
         self.commit_brand("channel.remove", Some(kind.as_str().to_owned()), &updated)
             .await?;
@@ -244,7 +250,7 @@ impl Admin<'_> {
         let kind = parse_kind(kind)?;
         let name = lookup_name(name)?;
         let to = parse_to(kind, to)?;
-        let brand = self.brand(&name)?;
+        let brand = self.brand(&name).await?;
         let config = brand
             .channels
             .get(&kind)

@@ -42,17 +42,21 @@ pub struct OverrideView {
 
 impl Admin<'_> {
     /// The override, the limit in force and the usage of one customer.
-    pub fn show_limit(&self, name: &str, destination: &str) -> Result<LimitView, AdminError> {
+    pub async fn show_limit(&self, name: &str, destination: &str) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        self.limit_view(&name, &dest)
+        self.limit_view(&name, &dest).await
     }
 
-    fn limit_view(&self, name: &BrandName, dest: &Destination) -> Result<LimitView, AdminError> {
+    async fn limit_view(
+        &self,
+        name: &BrandName,
+        dest: &Destination,
+    ) -> Result<LimitView, AdminError> {
         let store = &self.services.store;
         let loaded = store.loaded_brand(name).ok_or_else(|| not_found(name))?;
         let settings = &loaded.brand.settings;
-        let override_limit = store.limit_override(name, dest)?;
+        let override_limit = store.limit_override(name, dest).await?;
         let effective = override_limit.unwrap_or(settings.daily_otp_limit);
         let policy = LimitPolicy {
             limit: effective,
@@ -61,7 +65,7 @@ impl Admin<'_> {
             cooldown_secs: settings.resend_cooldown_seconds,
         };
         let now = self.services.clock.now();
-        let usage = store.usage(name, dest)?.unwrap_or_default();
+        let usage = store.usage(name, dest).await?.unwrap_or_default();
         let issued = usage.issued_in_window(now, &policy);
         let resets_in_seconds = match settings.limit_window_minutes {
             None => Some(limits::secs_to_next_midnight(now, &loaded.tz)),
@@ -93,13 +97,14 @@ impl Admin<'_> {
     }
 
     /// Every override of a brand.
-    pub fn list_limits(&self, name: &str) -> Result<Vec<OverrideView>, AdminError> {
+    pub async fn list_limits(&self, name: &str) -> Result<Vec<OverrideView>, AdminError> {
         let name = lookup_name(name)?;
-        self.brand(&name)?;
+        self.brand(&name).await?;
         Ok(self
             .services
             .store
-            .limit_overrides(&name)?
+            .limit_overrides(&name)
+            .await?
             .into_iter()
             .map(|(d, limit)| OverrideView {
                 destination: d.key(),
@@ -117,7 +122,7 @@ impl Admin<'_> {
     ) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        let brand = self.brand(&name)?;
+        let brand = self.brand(&name).await?;
         if limit == 0 {
             return Err(AdminError::LimitZero("limit"));
         }
@@ -132,10 +137,11 @@ impl Admin<'_> {
                 "limit: {limit} is outside the allowed range 1–{max}"
             )));
         }
-        let before = self.limit_view(&name, &dest)?;
+        let before = self.limit_view(&name, &dest).await?;
         self.services
             .store
-            .set_limit_override(&name, &dest, Some(limit))?;
+            .set_limit_override(&name, &dest, Some(limit))
+            .await?;
         self.commit_limit("limit.set", &name, &dest, &before).await
     }
 
@@ -147,8 +153,11 @@ impl Admin<'_> {
     ) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        let before = self.limit_view(&name, &dest)?;
-        self.services.store.set_limit_override(&name, &dest, None)?;
+        let before = self.limit_view(&name, &dest).await?;
+        self.services
+            .store
+            .set_limit_override(&name, &dest, None)
+            .await?;
         self.commit_limit("limit.unset", &name, &dest, &before)
             .await
     }
@@ -161,8 +170,8 @@ impl Admin<'_> {
     ) -> Result<LimitView, AdminError> {
         let name = lookup_name(name)?;
         let dest = parse_destination(destination)?;
-        let before = self.limit_view(&name, &dest)?;
-        self.services.store.reset_usage(&name, &dest)?;
+        let before = self.limit_view(&name, &dest).await?;
+        self.services.store.reset_usage(&name, &dest).await?;
         self.commit_limit("limit.reset", &name, &dest, &before)
             .await
     }
@@ -176,7 +185,7 @@ impl Admin<'_> {
         dest: &Destination,
         before: &LimitView,
     ) -> Result<LimitView, AdminError> {
-        let after = self.limit_view(name, dest)?;
+        let after = self.limit_view(name, dest).await?;
         let json = |v: &LimitView| json!({"overrideLimit": v.override_limit, "effectiveLimit": v.effective_limit, "issued": v.issued});
         let change = Change::diff(&json(before), &json(&after));
         self.commit(action, Some(name), Some(dest.masked()), change)

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, AdminError, lookup_name, parse_destination};
-use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
-use crate::store::LogFilter;
+use crate::domain::{ChannelKind, DeliveryStatus, IssuanceRecord};
+use crate::store::LogSelection;
 
 /// Most records one page (or one CSV export) may hold.
 pub const MAX_PAGE: usize = 500;
@@ -40,23 +40,11 @@ pub struct LogPage {
     pub next_before: Option<uuid::Uuid>,
 }
 
-impl LogQuery {
-    fn keeps(&self, brand: Option<&str>, r: &IssuanceRecord) -> bool {
-        brand.is_none_or(|b| r.brand == b)
-            && self.outcome.is_none_or(|o| r.outcome == o)
-            && self.channel.is_none_or(|c| r.channel == Some(c))
-            && self.delivery.is_none_or(|d| r.delivery == d)
-            && self.test.is_none_or(|t| r.test == t)
-            && self.until_ms.is_none_or(|u| r.time_ms <= u)
-            && self.since_ms.is_none_or(|s| r.time_ms >= s)
-    }
-}
-
 impl Admin<'_> {
     /// A page of the issuance log, newest first.
-    pub fn log(&self, q: &LogQuery) -> Result<LogPage, AdminError> {
+    pub async fn log(&self, q: &LogQuery) -> Result<LogPage, AdminError> {
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-        let records = self.scan(q, limit)?;
+        let records = self.scan(q, limit).await?;
         let next_before = (records.len() == limit)
             .then(|| records.last().map(|r| r.id))
             .flatten();
@@ -67,18 +55,19 @@ impl Admin<'_> {
     }
 
     /// One record, with its delivery attempts.
-    pub fn log_record(&self, id: &str) -> Result<IssuanceRecord, AdminError> {
+    pub async fn log_record(&self, id: &str) -> Result<IssuanceRecord, AdminError> {
         let id = uuid::Uuid::try_parse(id)
             .map_err(|_| AdminError::NotFound(format!("no log record {id:?}")))?;
         self.services
             .store
-            .log_record(id)?
+            .log_record(id)
+            .await?
             .ok_or_else(|| AdminError::NotFound(format!("no log record {id}")))
     }
 
     /// The records a query selects (up to 100,000), newest first, as CSV with a header row,
     /// written page by page so a large export never sits in memory. Returns the row count.
-    pub fn write_log_csv(
+    pub async fn write_log_csv(
         &self,
         q: &LogQuery,
         out: &mut dyn std::io::Write,
@@ -90,7 +79,7 @@ impl Admin<'_> {
         let mut q = q.clone();
         let mut written = 0;
         loop {
-            let page = self.scan(&q, PAGE.min(max - written))?;
+            let page = self.scan(&q, PAGE.min(max - written)).await?;
             for r in &page {
                 out.write_all(csv_row(r).as_bytes()).map_err(io)?;
             }
@@ -104,70 +93,23 @@ impl Admin<'_> {
         Ok(written)
     }
 
-    /// Up to `limit` of one customer's records that `keep` accepts, newest first.
-    fn customer_records(
-        &self,
-        brand: &BrandName,
-        dest: &Destination,
-        q: &LogQuery,
-        limit: usize,
-        keep: &dyn Fn(&IssuanceRecord) -> bool,
-    ) -> Result<Vec<IssuanceRecord>, AdminError> {
-        const BATCH: usize = 256;
-        let mut out = Vec::new();
-        let mut before = q.before;
-        loop {
-            let batch = self
-                .services
-                .store
-                .customer_log(brand, dest, before, BATCH)?;
-            let Some(last) = batch.last() else { break };
-            before = Some(last.id);
-            let done = batch.len() < BATCH || q.since_ms.is_some_and(|s| last.time_ms < s);
-            out.extend(
-                batch
-                    .into_iter()
-                    .filter(|r| keep(r))
-                    .take(limit - out.len()),
-            );
-            if done || out.len() >= limit {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    fn scan(&self, q: &LogQuery, limit: usize) -> Result<Vec<IssuanceRecord>, AdminError> {
-        let store = &self.services.store;
-        let brand = q.brand.as_deref().map(lookup_name).transpose()?;
-        let brand_text = brand.as_ref().map(|b| b.as_str().to_owned());
-        let keep = |r: &IssuanceRecord| q.keeps(brand_text.as_deref(), r);
-        match (&q.destination, &brand) {
-            (Some(dest), brand) => {
-                // The index holds one customer's ids in time order: walk it (each brand's, when
-                // no brand is named), filter the rest, and merge newest first.
-                let dest = parse_destination(dest)?;
-                let brands = match brand {
-                    Some(b) => vec![b.clone()],
-                    None => store.brands()?.into_iter().map(|b| b.name).collect(),
-                };
-                let mut out = Vec::new();
-                for brand in &brands {
-                    out.extend(self.customer_records(brand, &dest, q, limit, &keep)?);
-                }
-                out.sort_by_key(|r| std::cmp::Reverse(r.id));
-                out.truncate(limit);
-                Ok(out)
-            }
-            (None, _) => {
-                let indexed = LogFilter {
-                    outcome: q.outcome,
-                    channel: q.channel,
-                    delivery: q.delivery,
-                };
-                Ok(store.log_scan(q.before, q.since_ms, &indexed, limit, keep)?)
-            }
-        }
+    async fn scan(&self, q: &LogQuery, limit: usize) -> Result<Vec<IssuanceRecord>, AdminError> {
+        let selection = LogSelection {
+            brand: q.brand.as_deref().map(lookup_name).transpose()?,
+            destination: q
+                .destination
+                .as_deref()
+                .map(parse_destination)
+                .transpose()?,
+            outcome: q.outcome,
+            channel: q.channel,
+            delivery: q.delivery,
+            test: q.test,
+            since_ms: q.since_ms,
+            until_ms: q.until_ms,
+            before: q.before,
+        };
+        Ok(self.services.store.log_page(&selection, limit).await?)
     }
 }
 

@@ -103,11 +103,12 @@ fn temporary_password() -> String {
 }
 
 impl Admin<'_> {
-    pub fn list_operators(&self) -> Result<Vec<OperatorView>, AdminError> {
+    pub async fn list_operators(&self) -> Result<Vec<OperatorView>, AdminError> {
         Ok(self
             .services
             .store
-            .operators()?
+            .operators()
+            .await?
             .iter()
             .map(OperatorView::from)
             .collect())
@@ -127,7 +128,7 @@ impl Admin<'_> {
             updated_ms: now_ms,
             last_login_ms: None,
         };
-        if !self.services.store.create_operator(&operator)? {
+        if !self.services.store.create_operator(&operator).await? {
             return Err(AdminError::Conflict(format!(
                 "name: an operator named {} already exists",
                 operator.name
@@ -154,7 +155,8 @@ impl Admin<'_> {
         let current = self
             .services
             .store
-            .operator(&name)?
+            .operator(&name)
+            .await?
             .ok_or_else(|| no_operator(name.as_str()))?;
         let mut next = current.clone();
         next.role = patch.role.unwrap_or(current.role);
@@ -162,16 +164,20 @@ impl Admin<'_> {
         next.updated_ms = self.now_ms();
         let was_admin = current.role == Role::Admin && !current.disabled;
         let is_admin = next.role == Role::Admin && !next.disabled;
-        if was_admin && !is_admin && self.enabled_admins()? <= 1 {
+        if was_admin && !is_admin && self.enabled_admins().await? <= 1 {
             return Err(AdminError::Conflict(
                 "this is the last enabled admin; make another operator an admin first".into(),
             ));
         }
         self.services
             .store
-            .update_operator(&name, |_| Ok::<_, AdminError>(next.clone()))?;
+            .update_operator(&name, |_| Ok::<_, AdminError>(next.clone()))
+            .await?;
         if next.disabled && !current.disabled {
-            self.services.store.end_operator_sessions(&name, None)?;
+            self.services
+                .store
+                .end_operator_sessions(&name, None)
+                .await?;
         }
         let action = match (current.disabled, next.disabled) {
             (false, true) => "operator.disable",
@@ -204,11 +210,15 @@ impl Admin<'_> {
                         updated_ms: now_ms,
                         ..o
                     })
-                })?
+                })
+                .await?
                 .ok_or_else(|| no_operator(name.as_str()))?;
             (before, after)
         };
-        self.services.store.end_operator_sessions(&name, None)?;
+        self.services
+            .store
+            .end_operator_sessions(&name, None)
+            .await?;
         let change = Change::diff(
             &before.as_ref().map(view_json).unwrap_or_default(),
             &view_json(&after),
@@ -226,11 +236,12 @@ impl Admin<'_> {
         })
     }
 
-    fn enabled_admins(&self) -> Result<usize, AdminError> {
+    async fn enabled_admins(&self) -> Result<usize, AdminError> {
         Ok(self
             .services
             .store
-            .operators()?
+            .operators()
+            .await?
             .iter()
             .filter(|o| o.role == Role::Admin && !o.disabled)
             .count())

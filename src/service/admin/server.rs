@@ -72,9 +72,9 @@ pub struct ServerSettingsPatch {
 }
 
 impl Admin<'_> {
-    pub fn server_settings(&self) -> Result<ServerSettings, AdminError> {
+    pub async fn server_settings(&self) -> Result<ServerSettings, AdminError> {
         let config = &self.services.config;
-        let stored = self.services.store.runtime_overrides()?;
+        let stored = self.services.store.runtime_overrides().await?;
         let Value::Object(values) = serde_json::to_value(config.as_ref())
             .map_err(|e| AdminError::Internal(e.to_string()))?
         else {
@@ -161,7 +161,7 @@ impl Admin<'_> {
                 name
             ))
         };
-        let before = self.services.store.runtime_overrides()?;
+        let before = self.services.store.runtime_overrides().await?;
         let mut next = before.clone();
         if let Some(days) = patch.log_retention_days {
             if config.is_pinned("logRetentionDays") {
@@ -182,7 +182,7 @@ impl Admin<'_> {
         }
         next.validate()
             .map_err(|e| AdminError::Invalid(e.to_string()))?;
-        self.services.store.put_runtime_overrides(&next)?;
+        self.services.store.put_runtime_overrides(&next).await?;
         if let Some(days) = next.log_retention_days {
             self.services
                 .log_retention_days
@@ -196,6 +196,6 @@ impl Admin<'_> {
             Change::diff(&json(&before), &json(&next)),
         )
         .await?;
-        self.server_settings()
+        self.server_settings().await
     }
 }

@@ -96,9 +96,13 @@ impl Admin<'_> {
     /// Checks a client's hash against the brand's keys: which key made it, whether its
     /// timestamp is in the window, and the signed message. Never computes a hash for the
     /// caller (that would make this a signing oracle) and records no replay.
-    pub fn check_hash(&self, name: &str, req: &HashCheckRequest) -> Result<HashCheck, AdminError> {
+    pub async fn check_hash(
+        &self,
+        name: &str,
+        req: &HashCheckRequest,
+    ) -> Result<HashCheck, AdminError> {
         let name = lookup_name(name)?;
-        let brand = self.brand(&name)?;
+        let brand = self.brand(&name).await?;
         let endpoint = endpoint_of(&req.path).ok_or_else(|| {
             AdminError::Invalid(format!(
                 "path: {:?} is not a signed path; use e.g. /auth/v1/otp/generate",
@@ -182,7 +186,7 @@ impl Admin<'_> {
         let mut endpoints = match endpoints {
             Some(e) => e,
             None => {
-                let current = self.brand(&name)?.settings.signing_endpoints;
+                let current = self.brand(&name).await?.settings.signing_endpoints;
                 if current.is_empty() {
                     vec![SignedEndpoint::OtpGenerate]
                 } else {
@@ -205,18 +209,20 @@ impl Admin<'_> {
         // Drawn once, outside the retried closure, so a retry cannot hand out a different key.
         let candidate = new_secret();
         let now_ms = self.now_ms();
-        let updated = self.update(&name, |b| {
-            b.settings = b.settings.apply(&patch)?;
-            if !b.signing_keys.iter().any(|k| k.state == KeyState::Active) {
-                b.signing_keys.push(SigningKey {
-                    id: next_key_id(b),
-                    secret: candidate.clone(),
-                    state: KeyState::Active,
-                    created_ms: now_ms,
-                });
-            }
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                b.settings = b.settings.apply(&patch)?;
+                if !b.signing_keys.iter().any(|k| k.state == KeyState::Active) {
+                    b.signing_keys.push(SigningKey {
+                        id: next_key_id(b),
+                        secret: candidate.clone(),
+                        state: KeyState::Active,
+                        created_ms: now_ms,
+                    });
+                }
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         // The stored ring holds the candidate only if this call added it.
         let created = reveal(brand, &candidate);
@@ -233,20 +239,22 @@ impl Admin<'_> {
         let name = lookup_name(name)?;
         let candidate = new_secret();
         let now_ms = self.now_ms();
-        let updated = self.update(&name, |b| {
-            for k in &mut b.signing_keys {
-                if k.state == KeyState::Active {
-                    k.state = KeyState::Retiring;
+        let updated = self
+            .update(&name, |b| {
+                for k in &mut b.signing_keys {
+                    if k.state == KeyState::Active {
+                        k.state = KeyState::Retiring;
+                    }
                 }
-            }
-            b.signing_keys.push(SigningKey {
-                id: next_key_id(b),
-                secret: candidate.clone(),
-                state: KeyState::Active,
-                created_ms: now_ms,
-            });
-            Ok(())
-        })?;
+                b.signing_keys.push(SigningKey {
+                    id: next_key_id(b),
+                    secret: candidate.clone(),
+                    state: KeyState::Active,
+                    created_ms: now_ms,
+                });
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         let key = reveal(brand, &candidate);
         self.commit_brand("signing.rotate", None, &updated).await?;
@@ -286,7 +294,7 @@ impl Admin<'_> {
             }
             key.state = KeyState::Revoked;
             Ok(())
-        })?;
+        }).await?;
         let brand = &updated.1;
         self.commit_brand("signing.revoke", Some(format!("key {key_id}")), &updated)
             .await?;
@@ -299,10 +307,12 @@ impl Admin<'_> {
     /// Stops requiring signatures (the keys are kept).
     pub async fn disable_signing(&self, name: &str) -> Result<SigningOutcome, AdminError> {
         let name = lookup_name(name)?;
-        let updated = self.update(&name, |b| {
-            b.settings.signing_endpoints.clear();
-            Ok(())
-        })?;
+        let updated = self
+            .update(&name, |b| {
+                b.settings.signing_endpoints.clear();
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         self.commit_brand("signing.disable", None, &updated).await?;
         Ok(SigningOutcome {

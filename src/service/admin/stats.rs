@@ -139,7 +139,7 @@ impl StatsTotals {
 }
 
 impl Admin<'_> {
-    pub fn dashboard(&self, q: &StatsQuery) -> Result<Dashboard, AdminError> {
+    pub async fn dashboard(&self, q: &StatsQuery) -> Result<Dashboard, AdminError> {
         let brand = q.brand.as_deref().map(lookup_name).transpose()?;
         let zone_name = q.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
         let tz = jiff::tz::TimeZone::get(&zone_name).map_err(|_| {
@@ -155,7 +155,8 @@ impl Admin<'_> {
         let rows: Vec<StatRow> = self
             .services
             .store
-            .stats(first_day_hour.min(first_hour), now_hour)?
+            .stats(first_day_hour.min(first_hour), now_hour)
+            .await?
             .into_iter()
             .filter(|r| brand.as_ref().is_none_or(|b| r.brand == b.as_str()))
             .collect();

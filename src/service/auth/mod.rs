@@ -193,7 +193,7 @@ impl Services {
             .begin(&account, client, now_ms)
             .map_err(|retry_after_secs| AdminError::Throttled { retry_after_secs })?;
         let operator = match OperatorName::parse(name) {
-            Ok(n) => self.store.operator(&n)?,
+            Ok(n) => self.store.operator(&n).await?,
             Err(_) => None,
         };
         if !password_matches(password, operator.as_ref()).await {
@@ -212,15 +212,21 @@ impl Services {
             return Err(unauthorized("this account is disabled; ask an admin"));
         }
         self.login_throttle.succeeded(&account, client);
-        self.store.update_operator(&operator.name, |mut o| {
-            o.last_login_ms = Some(now_ms);
-            Ok::<_, AdminError>(o)
-        })?;
+        self.store
+            .update_operator(&operator.name, |mut o| {
+                o.last_login_ms = Some(now_ms);
+                Ok::<_, AdminError>(o)
+            })
+            .await?;
         tracing::info!(operator = %operator.name, client = %client, "console login");
-        self.open_session(&operator, now_ms)
+        self.open_session(&operator, now_ms).await
     }
 
-    fn open_session(&self, operator: &Operator, now_ms: i64) -> Result<NewSession, AdminError> {
+    async fn open_session(
+        &self,
+        operator: &Operator,
+        now_ms: i64,
+    ) -> Result<NewSession, AdminError> {
         let token = random_token();
         let session = ConsoleSession {
             operator: operator.name.clone(),
@@ -229,7 +235,8 @@ impl Services {
             last_seen_ms: now_ms,
         };
         self.store
-            .create_console_session(&digest(&token), &session)?;
+            .create_console_session(&digest(&token), &session)
+            .await?;
         let principal = Principal::Operator {
             name: operator.name.clone(),
             role: operator.role,
@@ -245,27 +252,28 @@ impl Services {
 
     /// The operator behind a session token, if the session is live and the operator still
     /// enabled. Refreshes the session's idle timer.
-    pub fn session_principal(&self, token: &str) -> Result<Option<Principal>, AdminError> {
+    pub async fn session_principal(&self, token: &str) -> Result<Option<Principal>, AdminError> {
         let key = digest(token);
-        let Some(session) = self.store.console_session(&key)? else {
+        let Some(session) = self.store.console_session(&key).await? else {
             return Ok(None);
         };
         let now_ms = self.clock.now_ms();
         let idle_ms = i64::from(self.config.console_session_idle_minutes) * 60_000;
         if !session.is_live(now_ms, idle_ms, SESSION_MAX_MS) {
-            self.store.end_console_session(&key)?;
+            self.store.end_console_session(&key).await?;
             return Ok(None);
         }
         let Some(operator) = self
             .store
-            .operator(&session.operator)?
+            .operator(&session.operator)
+            .await?
             .filter(|o| !o.disabled)
         else {
-            self.store.end_console_session(&key)?;
+            self.store.end_console_session(&key).await?;
             return Ok(None);
         };
         if now_ms - session.last_seen_ms >= TOUCH_EVERY_MS {
-            self.store.touch_console_session(&key, now_ms)?;
+            self.store.touch_console_session(&key, now_ms).await?;
         }
         Ok(Some(Principal::Operator {
             name: operator.name,
@@ -276,9 +284,9 @@ impl Services {
         }))
     }
 
-    pub fn logout(&self, principal: &Principal) -> Result<(), AdminError> {
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AdminError> {
         if let Principal::Operator { session, name, .. } = principal {
-            self.store.end_console_session(session)?;
+            self.store.end_console_session(session).await?;
             tracing::info!(operator = %name, "console logout");
         }
         Ok(())
@@ -298,7 +306,8 @@ impl Services {
         };
         let operator = self
             .store
-            .operator(name)?
+            .operator(name)
+            .await?
             .ok_or_else(|| unauthorized("no such operator"))?;
         if !password_matches(current, Some(&operator)).await {
             return Err(AdminError::Invalid(
@@ -313,13 +322,17 @@ impl Services {
         }
         let hash = hash_password(new).await?;
         let now_ms = self.clock.now_ms();
-        self.store.update_operator(name, |mut o| {
-            o.password = hash.clone();
-            o.must_change_password = false;
-            o.updated_ms = now_ms;
-            Ok::<_, AdminError>(o)
-        })?;
-        self.store.end_operator_sessions(name, Some(session))?;
+        self.store
+            .update_operator(name, |mut o| {
+                o.password = hash.clone();
+                o.must_change_password = false;
+                o.updated_ms = now_ms;
+                Ok::<_, AdminError>(o)
+            })
+            .await?;
+        self.store
+            .end_operator_sessions(name, Some(session))
+            .await?;
         self.admin(principal.actor())
             .commit(
                 "operator.password",
@@ -331,19 +344,21 @@ impl Services {
     }
 
     /// Whether the console must offer first-run setup (no operator exists yet).
-    pub fn setup_needed(&self) -> Result<bool, AdminError> {
-        Ok(!self.store.has_operators()?)
+    pub async fn setup_needed(&self) -> Result<bool, AdminError> {
+        Ok(!self.store.has_operators().await?)
     }
 
     /// When no operator exists: a fresh setup token (the previous one stops working), valid
     /// for an hour. `None` once an operator exists.
-    pub fn issue_setup_token(&self) -> Result<Option<String>, AdminError> {
-        if !self.setup_needed()? {
+    pub async fn issue_setup_token(&self) -> Result<Option<String>, AdminError> {
+        if !self.setup_needed().await? {
             return Ok(None);
         }
         let token = random_token();
         let expires_ms = self.clock.now_ms() + SETUP_TOKEN_TTL_MS;
-        self.store.put_setup_token(&digest(&token), expires_ms)?;
+        self.store
+            .put_setup_token(&digest(&token), expires_ms)
+            .await?;
         Ok(Some(token))
     }
 
@@ -357,7 +372,9 @@ impl Services {
         let name = new_operator_name(name)?;
         check_new_password("password", password)?;
         let now_ms = self.clock.now_ms();
-        if !self.setup_needed()? || !self.store.take_setup_token(&digest(token), now_ms)? {
+        if !self.setup_needed().await?
+            || !self.store.take_setup_token(&digest(token), now_ms).await?
+        {
             return Err(AdminError::Forbidden(
                 "this setup link is not valid: it was used, has expired, or an operator already exists. Restart otpd for a new link, or use `otpd operator add`".into(),
             ));
@@ -372,7 +389,7 @@ impl Services {
             updated_ms: now_ms,
             last_login_ms: Some(now_ms),
         };
-        if !self.store.create_operator(&operator)? {
+        if !self.store.create_operator(&operator).await? {
             return Err(AdminError::Conflict(format!(
                 "an operator named {} already exists",
                 operator.name
@@ -389,6 +406,6 @@ impl Services {
                 ),
             )
             .await?;
-        self.open_session(&operator, now_ms)
+        self.open_session(&operator, now_ms).await
     }
 }

@@ -102,13 +102,17 @@ async fn a_backup_restores_into_a_new_data_directory_with_everything_in_it() {
         .services()
         .store
         .brand(&otpd::domain::BrandName::parse("DEMO").unwrap())
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(
         demo.settings.daily_otp_limit, 3,
         "settings came back (sealed records opened with the copied keys)"
     );
-    assert_eq!(restored.log_records().len(), t.log_records().len());
+    assert_eq!(
+        restored.log_records().await.len(),
+        t.log_records().await.len()
+    );
     assert_eq!(
         restored.validate("MOBILE", MOBILE, &session, &otp).await.0,
         200,

@@ -77,19 +77,20 @@ fn settings(pairs: &[(&str, &str)]) -> Value {
     json!({"settings": map})
 }
 
-fn stored(app: &App, kind: ChannelKind) -> Option<ChannelConfig> {
+async fn stored(app: &App, kind: ChannelKind) -> Option<ChannelConfig> {
     let brand = app
         .inner
         .services()
         .store
         .brand(&BrandName::parse("DEMO").unwrap())
+        .await
         .unwrap()
         .unwrap();
     brand.channels.get(&kind).cloned()
 }
 
-fn stored_password(app: &App) -> String {
-    match stored(app, ChannelKind::Email) {
+async fn stored_password(app: &App) -> String {
+    match stored(app, ChannelKind::Email).await {
         Some(ChannelConfig::Smtp(s)) => s.password.expose().to_owned(),
         other => panic!("not an SMTP channel: {other:?}"),
     }
@@ -146,7 +147,7 @@ async fn an_smtp_password_is_write_only_and_kept_across_changes() {
         .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["config"]["port"], 465);
-    assert_eq!(stored_password(&app), "hunter2-secret");
+    assert_eq!(stored_password(&app).await, "hunter2-secret");
 
     // The console's form: the redacted config sent back keeps the secret too.
     let mut config = moved["config"].clone();
@@ -160,7 +161,7 @@ async fn an_smtp_password_is_write_only_and_kept_across_changes() {
         .await;
     assert_eq!(status, StatusCode::OK, "{back}");
     assert_eq!(back["config"]["fromName"], "Demo Login");
-    assert_eq!(stored_password(&app), "hunter2-secret");
+    assert_eq!(stored_password(&app).await, "hunter2-secret");
 
     let (status, removed) = app
         .call(Method::DELETE, "/brands/DEMO/channels/EMAIL", None)
@@ -177,7 +178,7 @@ async fn an_smtp_password_is_write_only_and_kept_across_changes() {
         .call(Method::GET, "/brands/DEMO/channels/EMAIL", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(stored(&app, ChannelKind::Email).is_none());
+    assert!(stored(&app, ChannelKind::Email).await.is_none());
 }
 
 #[tokio::test]
@@ -224,8 +225,14 @@ async fn invalid_channel_settings_are_refused_naming_the_key() {
         assert!(message.contains(want), "{body}: {message}");
     }
     // Nothing was saved: DEMO's channels are still LOG.
-    assert_eq!(stored(&app, ChannelKind::Email), Some(ChannelConfig::Log));
-    assert_eq!(stored(&app, ChannelKind::Sms), Some(ChannelConfig::Log));
+    assert_eq!(
+        stored(&app, ChannelKind::Email).await,
+        Some(ChannelConfig::Log)
+    );
+    assert_eq!(
+        stored(&app, ChannelKind::Sms).await,
+        Some(ChannelConfig::Log)
+    );
 
     let (status, _) = app.call(Method::GET, "/brands/NOPE/channels", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -285,7 +292,7 @@ async fn a_test_message_reaches_the_gateway_and_reports_its_answer() {
     );
 
     // Not through the outbox, not counted, nothing captured by the LOG sink.
-    assert!(app.inner.log_records().is_empty());
+    assert!(app.inner.log_records().await.is_empty());
     assert!(app.inner.capture.all().is_empty());
     let (_, usage) = app
         .call(Method::GET, "/brands/DEMO/limits/84901234567", None)
@@ -757,7 +764,7 @@ async fn cli_channel_set_show_and_test_against_a_local_gateway() {
 
     let removed = app.cli(&["channel", "remove", "DEMO", "ZALO"]).await;
     assert!(removed.status.success(), "{}", stderr(&removed));
-    assert!(stored(&app, ChannelKind::Zalo).is_none());
+    assert!(stored(&app, ChannelKind::Zalo).await.is_none());
 }
 
 #[tokio::test]

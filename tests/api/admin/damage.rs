@@ -39,8 +39,8 @@ async fn stopped_store_with_data() -> (Known, tempfile::TempDir) {
         app.add_operator(name, "admin").await;
     }
     app.issue_otp().await;
-    let brands = app.inner.services().store.brands().unwrap();
-    let operators = app.inner.services().store.operators().unwrap();
+    let brands = app.inner.services().store.brands().await.unwrap();
+    let operators = app.inner.services().store.operators().await.unwrap();
     let known = Known {
         config: app.inner.config.clone(),
         brands: brands.iter().map(|b| b.name.to_string()).collect(),
@@ -91,12 +91,14 @@ async fn start_refuses_or_serves_everything(known: &Known, damage: &str) -> bool
             let store = &server.services.store;
             let brands: BTreeSet<String> = store
                 .brands()
+                .await
                 .unwrap()
                 .iter()
                 .map(|b| b.name.to_string())
                 .collect();
             let operators: BTreeSet<String> = store
                 .operators()
+                .await
                 .unwrap()
                 .iter()
                 .map(|o| o.name.to_string())
@@ -213,7 +215,7 @@ async fn a_store_rolled_back_to_an_older_copy_is_refused() {
         .unwrap();
     let mut brand = otpd::domain::Brand::demo(0);
     brand.name = otpd::domain::BrandName::parse("LATE").unwrap();
-    assert!(server.services.store.create_brand(&brand).unwrap());
+    assert!(server.services.store.create_brand(&brand).await.unwrap());
     server.shutdown().await.unwrap();
 
     let store_dir = known.config.data_dir.join("store");

@@ -17,7 +17,7 @@ const EMAIL: &str = "b@example.com";
 
 async fn wait_for_delivery(app: &TestApp, to_digits: &str, status: DeliveryStatus) {
     for _ in 0..500 {
-        let done = app.log_records().iter().any(|r| {
+        let done = app.log_records().await.iter().any(|r| {
             r.destination.as_deref() == Some(&format!("MOBILE:{to_digits}")) && r.delivery == status
         });
         if done {
@@ -37,7 +37,8 @@ async fn the_dashboard_counts_known_traffic_exactly() {
     t.update_brand("DEMO", |b| {
         b.settings.daily_otp_limit = 2;
         b.settings.resend_cooldown_seconds = 0;
-    });
+    })
+    .await;
 
     // A: two codes, then the daily limit (1534); the second code validates.
     let s = t.session("MOBILE", A).await;
@@ -129,6 +130,7 @@ async fn the_dashboard_counts_known_traffic_exactly() {
         .services()
         .admin("test")
         .dashboard(&Default::default())
+        .await
         .unwrap();
     assert_eq!(stats.last30d.issued, 5);
 }

@@ -210,7 +210,8 @@ async fn indexed_filters_agree_with_filtering_every_record() {
     t.update_brand("DEMO", |b| {
         b.settings.resend_cooldown_seconds = 0;
         b.settings.daily_otp_limit = 2;
-    });
+    })
+    .await;
     for i in 0..4 {
         let phone = format!("8490123450{i}");
         let session = t.session("MOBILE", &phone).await;
@@ -220,15 +221,16 @@ async fn indexed_filters_agree_with_filtering_every_record() {
     }
     t.post("/auth/v1/otp/generate", &json!({"brand": "DEMO"}))
         .await;
-    let sent = |n: usize| {
+    let sent = async |n: usize| {
         t.log_records()
+            .await
             .iter()
             .filter(|r| r.delivery == otpd::domain::DeliveryStatus::Sent)
             .count()
             >= n
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !sent(8) {
+    while !sent(8).await {
         assert!(
             std::time::Instant::now() < deadline,
             "deliveries did not finish"
@@ -242,6 +244,7 @@ async fn indexed_filters_agree_with_filtering_every_record() {
     t.generate("EMAIL", "jane@example.com", &email).await;
     while !t
         .log_records()
+        .await
         .iter()
         .any(|r| r.channel == Some(otpd::domain::ChannelKind::Email) && !r.attempts.is_empty())
     {

@@ -66,6 +66,7 @@ async fn settings_show_their_source_and_the_editable_ones_change() {
         .services()
         .admin("test")
         .server_settings()
+        .await
         .unwrap();
     assert_eq!(after.settings["logRetentionDays"].value, json!(30));
     assert_eq!(restarted.services().config.log_retention_days, 30);
@@ -84,7 +85,7 @@ async fn a_setting_pinned_by_the_environment_is_read_only() {
     config.admin_listen = base.admin_listen;
     let app = crate::helpers::spawn_with(config, dir).await;
     let admin = app.services().admin("test");
-    let s = admin.server_settings().unwrap();
+    let s = admin.server_settings().await.unwrap();
     assert_eq!(s.settings["logRetentionDays"].value, json!(14));
     assert!(!s.settings["logRetentionDays"].editable);
     let err = admin

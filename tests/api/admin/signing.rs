@@ -90,6 +90,7 @@ async fn signing_keys_are_shown_once_rotated_and_revoked() {
         .services()
         .store
         .brand(&BrandName::parse("DEMO").unwrap())
+        .await
         .unwrap()
         .unwrap()
         .signing_keys;

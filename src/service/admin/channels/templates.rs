@@ -75,21 +75,24 @@ fn templates_view(brand: &Brand, kind: ChannelKind) -> ChannelTemplatesView {
 
 impl Admin<'_> {
     /// Every channel's saved templates and built-in template.
-    pub fn list_templates(&self, name: &str) -> Result<Vec<ChannelTemplatesView>, AdminError> {
-        let brand = self.brand(&lookup_name(name)?)?;
+    pub async fn list_templates(
+        &self,
+        name: &str,
+    ) -> Result<Vec<ChannelTemplatesView>, AdminError> {
+        let brand = self.brand(&lookup_name(name)?).await?;
         Ok(ChannelKind::ALL
             .iter()
             .map(|kind| templates_view(&brand, *kind))
             .collect())
     }
 
-    pub fn show_templates(
+    pub async fn show_templates(
         &self,
         name: &str,
         kind: &str,
     ) -> Result<ChannelTemplatesView, AdminError> {
         let kind = parse_kind(kind)?;
-        let brand = self.brand(&lookup_name(name)?)?;
+        let brand = self.brand(&lookup_name(name)?).await?;
         Ok(templates_view(&brand, kind))
     }
 
@@ -107,18 +110,20 @@ impl Admin<'_> {
         let template = Template::from(input);
         validate_template(kind, &template).map_err(AdminError::Invalid)?;
         let locale = locale.map(str::trim);
-        let updated = self.update(&name, |b| {
-            let set = b.templates.entry(kind).or_default();
-            match locale {
-                None => set.default = Some(template.clone()),
-                Some(tag) => {
-                    set.locales.retain(|k, _| !same_tag(k, tag));
-                    set.locales.insert(tag.to_owned(), template.clone());
+        let updated = self
+            .update(&name, |b| {
+                let set = b.templates.entry(kind).or_default();
+                match locale {
+                    None => set.default = Some(template.clone()),
+                    Some(tag) => {
+                        set.locales.retain(|k, _| !same_tag(k, tag));
+                        set.locales.insert(tag.to_owned(), template.clone());
+                    }
                 }
-            }
-            // Checks the tag (the template itself passed above).
-            validate_channel_templates(kind, set).map_err(AdminError::Invalid)
-        })?;
+                // Checks the tag (the template itself passed above).
+                validate_channel_templates(kind, set).map_err(AdminError::Invalid)
+            })
+            .await?;
         let brand = &updated.1;
         self.commit_brand(
             "template.set",
@@ -161,26 +166,28 @@ impl Admin<'_> {
                 ),
             })
         };
-        let updated = self.update(&name, |b| {
-            let Some(set) = b.templates.get_mut(&kind) else {
-                return Err(missing(None));
-            };
-            let removed = match locale {
-                None => set.default.take().is_some(),
-                Some(tag) => {
-                    let before = set.locales.len();
-                    set.locales.retain(|k, _| !same_tag(k, tag));
-                    set.locales.len() < before
+        let updated = self
+            .update(&name, |b| {
+                let Some(set) = b.templates.get_mut(&kind) else {
+                    return Err(missing(None));
+                };
+                let removed = match locale {
+                    None => set.default.take().is_some(),
+                    Some(tag) => {
+                        let before = set.locales.len();
+                        set.locales.retain(|k, _| !same_tag(k, tag));
+                        set.locales.len() < before
+                    }
+                };
+                if !removed {
+                    return Err(missing(Some(set)));
                 }
-            };
-            if !removed {
-                return Err(missing(Some(set)));
-            }
-            if set.default.is_none() && set.locales.is_empty() {
-                b.templates.remove(&kind);
-            }
-            Ok(())
-        })?;
+                if set.default.is_none() && set.locales.is_empty() {
+                    b.templates.remove(&kind);
+                }
+                Ok(())
+            })
+            .await?;
         let brand = &updated.1;
         self.commit_brand(
             "template.remove",
@@ -194,7 +201,7 @@ impl Admin<'_> {
     /// Renders `template` (checked first, so an editor sees what is wrong) or else the one
     /// the brand would send for `locale`, with a sample code; mobile channels also get the SMS
     /// encoding and segment count.
-    pub fn preview_template(
+    pub async fn preview_template(
         &self,
         name: &str,
         kind: &str,
@@ -202,7 +209,7 @@ impl Admin<'_> {
         input: Option<TemplateInput>,
     ) -> Result<TemplatePreview, AdminError> {
         let kind = parse_kind(kind)?;
-        let brand = self.brand(&lookup_name(name)?)?;
+        let brand = self.brand(&lookup_name(name)?).await?;
         let template = match input {
             Some(input) => {
                 let t = Template::from(input);

@@ -1,10 +1,10 @@
 //! Per-customer usage (today's count, rolling-window times, last issue) and limit overrides.
 
-use super::{Store, StoreError, decode_u32, keys, records};
+use super::{EmbeddedStore, StoreError, decode_u32, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Destination};
 
-impl Store {
+impl EmbeddedStore {
     pub fn usage(
         &self,
         brand: &BrandName,

@@ -6,11 +6,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::housekeeping::usage_expires_ms;
 use super::keys::Expiring;
-use super::{IssueInput, IssueWrite, Store, StoreError, decode_u32, keys, records, stats};
+use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records, stats};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
 
-impl Store {
+impl EmbeddedStore {
     pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         self.sessions
             .get(id.as_str())?

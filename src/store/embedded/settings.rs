@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{EmbeddedStore, StoreError};
 use crate::config::RuntimeOverrides;
 
 const KEY: &str = "server_settings";
@@ -15,7 +15,7 @@ enum Record {
     V1(RuntimeOverrides),
 }
 
-impl Store {
+impl EmbeddedStore {
     pub fn runtime_overrides(&self) -> Result<RuntimeOverrides, StoreError> {
         match self.meta.get(KEY)? {
             None => Ok(RuntimeOverrides::default()),

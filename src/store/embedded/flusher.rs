@@ -25,7 +25,7 @@ impl DiskSync {
     /// For the store in `dir`: also makes sled's files and the directory entries durable
     /// (sled creates them without an fsync).
     pub fn new(db: sled::Db, dir: &std::path::Path) -> Result<Self, StoreError> {
-        let io = |e: std::io::Error| StoreError::Sled(sled::Error::Io(e));
+        let io = |e: std::io::Error| StoreError::Engine(e.to_string());
         let log_file = std::fs::File::open(dir.join("db")).map_err(io)?;
         std::fs::File::open(dir.join("conf"))
             .and_then(|f| f.sync_all())
@@ -46,7 +46,7 @@ impl DiskSync {
         self.db.flush()?;
         self.log_file
             .sync_data()
-            .map_err(|e| StoreError::Sled(sled::Error::Io(e)))
+            .map_err(|e| StoreError::Engine(e.to_string()))
     }
 }
 

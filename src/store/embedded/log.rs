@@ -3,31 +3,16 @@
 
 use super::keys::LogFacet;
 use super::stats::{delivery_counter, outcome_counter};
-use super::{Store, StoreError, keys, records};
+use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::stats::Counter;
 use crate::domain::{
     BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, IssuanceRecord,
 };
+use crate::store::LogSelection;
 
-/// The filters the log's index answers (see `keys::LogFacet`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LogFilter {
-    pub outcome: Option<u16>,
-    pub channel: Option<ChannelKind>,
-    pub delivery: Option<DeliveryStatus>,
-}
-
-impl LogFilter {
-    fn matches(&self, r: &IssuanceRecord) -> bool {
-        self.outcome.is_none_or(|o| r.outcome == o)
-            && self.channel.is_none_or(|c| r.channel == Some(c))
-            && self.delivery.is_none_or(|d| r.delivery == d)
-    }
-}
-
-impl Store {
+impl EmbeddedStore {
     /// Records a refused generate of a known brand (an issued code is recorded by
-    /// [`Store::issue`], in its transaction).
+    /// [`EmbeddedStore::issue`], in its transaction).
     pub fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.append_log(r)?;
         self.count(r.time_ms, &r.brand, outcome_counter(r))
@@ -128,41 +113,71 @@ impl Store {
         before.map(|v| records::decode_log(&v)).transpose()
     }
 
-    /// Newest first, from `before` (exclusive), at most `limit`, keeping those `keep` accepts.
+    /// Up to `limit` records that `sel` selects, newest first. One customer's records come
+    /// from the by-destination index (each brand's, merged, when no brand is named); otherwise
+    /// the outcome, channel and delivery filters are answered from the facet index, so a filter
+    /// that matches few records does not read the others.
     pub fn log_page(
         &self,
-        before: Option<uuid::Uuid>,
+        sel: &LogSelection,
         limit: usize,
-        keep: impl Fn(&IssuanceRecord) -> bool,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
-        self.scan_all(before, None, limit, keep)
-    }
-
-    /// Like [`Store::log_page`], stopping at records older than `since_ms`, and only those
-    /// that match `indexed` (answered from the index: a filter that matches few records does
-    /// not read the others) and that `keep` accepts.
-    pub fn log_scan(
-        &self,
-        before: Option<uuid::Uuid>,
-        since_ms: Option<i64>,
-        indexed: &LogFilter,
-        limit: usize,
-        keep: impl Fn(&IssuanceRecord) -> bool,
-    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        if let Some(dest) = &sel.destination {
+            let brands = match &sel.brand {
+                Some(b) => vec![b.clone()],
+                None => self.brands()?.into_iter().map(|b| b.name).collect(),
+            };
+            let mut out = Vec::new();
+            for brand in &brands {
+                out.extend(self.customer_page(brand, dest, sel, limit)?);
+            }
+            out.sort_by_key(|r| std::cmp::Reverse(r.id));
+            out.truncate(limit);
+            return Ok(out);
+        }
         let facets: Vec<LogFacet> = [
-            indexed.outcome.map(LogFacet::Outcome),
-            indexed.channel.map(LogFacet::Channel),
-            indexed.delivery.map(LogFacet::Delivery),
+            sel.outcome.map(LogFacet::Outcome),
+            sel.channel.map(LogFacet::Channel),
+            sel.delivery.map(LogFacet::Delivery),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let keep = |r: &IssuanceRecord| indexed.matches(r) && keep(r);
+        let keep = |r: &IssuanceRecord| sel.selects(r);
         if facets.is_empty() {
-            self.scan_all(before, since_ms, limit, keep)
+            self.scan_all(sel.before, sel.since_ms, limit, keep)
         } else {
-            self.scan_facets(&facets, before, since_ms, limit, keep)
+            self.scan_facets(&facets, sel.before, sel.since_ms, limit, keep)
         }
+    }
+
+    /// Up to `limit` of one customer's records that `sel` selects, newest first.
+    fn customer_page(
+        &self,
+        brand: &BrandName,
+        dest: &Destination,
+        sel: &LogSelection,
+        limit: usize,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        const BATCH: usize = 256;
+        let mut out = Vec::new();
+        let mut before = sel.before;
+        loop {
+            let batch = self.customer_log(brand, dest, before, BATCH)?;
+            let Some(last) = batch.last() else { break };
+            before = Some(last.id);
+            let done = batch.len() < BATCH || sel.since_ms.is_some_and(|s| last.time_ms < s);
+            out.extend(
+                batch
+                    .into_iter()
+                    .filter(|r| sel.selects(r))
+                    .take(limit - out.len()),
+            );
+            if done || out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Every record, newest first: ids are UUIDv7, so the tree is in time order and a time
@@ -292,7 +307,7 @@ impl Store {
     }
 
     /// One customer's records, newest first, from `before` (exclusive), at most `limit`.
-    pub fn customer_log(
+    fn customer_log(
         &self,
         brand: &BrandName,
         dest: &Destination,

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{EmbeddedStore, StoreError};
 
 const MAGIC: &[u8] = b"OTPD-BACKUP 1\n";
 /// The largest frame a restore accepts (a log record is a few hundred bytes).
@@ -42,7 +42,7 @@ pub enum BackupError {
 
 impl From<sled::Error> for BackupError {
     fn from(e: sled::Error) -> Self {
-        Self::Store(StoreError::Sled(e))
+        Self::Store(StoreError::from(e))
     }
 }
 
@@ -74,7 +74,7 @@ fn read_frame(input: &mut impl Read) -> Result<Frame, BackupError> {
         .map_err(|_| BackupError::Format("a frame does not decode: the file is damaged".into()))
 }
 
-impl Store {
+impl EmbeddedStore {
     /// Writes every tree to `out`; returns how many entries were written.
     pub fn backup(&self, out: &mut impl Write) -> Result<u64, BackupError> {
         out.write_all(MAGIC)?;

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{Store, StoreError, decode_u64, records};
+use super::{EmbeddedStore, StoreError, decode_u64, records};
 use crate::domain::BrandName;
 
 /// Bumped when the file's meaning changes; an unknown version is a finding, not a crash.
@@ -73,7 +73,7 @@ pub(super) struct Manifest {
 
 impl Manifest {
     /// The manifest of the store directory `dir` (`store-manifest.json` beside it), not read
-    /// yet: [`Store::adopt_manifest`] does that.
+    /// yet: [`EmbeddedStore::adopt_manifest`] does that.
     pub(super) fn beside(dir: &Path) -> Self {
         Self {
             path: Self::path_for(dir),
@@ -108,9 +108,9 @@ impl Manifest {
     }
 }
 
-impl Store {
+impl EmbeddedStore {
     /// Checks the store against its manifest (see the module docs), then writes the manifest
-    /// afresh for this run. Called by [`Store::open`] before anything is read into memory.
+    /// afresh for this run. Called by [`EmbeddedStore::open`] before anything is read into memory.
     pub(super) fn adopt_manifest(&self, on_damage: OnDamage) -> Result<(), StoreError> {
         let path = &self.manifest.path;
         let known = match std::fs::read(path) {

@@ -4,12 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{EmbeddedStore, StoreError, TokenDigest};
 use crate::domain::operator::PasswordHash;
 use crate::domain::{ConsoleSession, Operator, OperatorName, Role};
-
-/// The SHA-256 of a session token or setup token: what the store keys them by.
-pub type TokenDigest = [u8; 32];
 
 const SETUP_TOKEN: &str = "setup_token";
 
@@ -108,7 +105,7 @@ fn decode_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
     })
 }
 
-impl Store {
+impl EmbeddedStore {
     pub fn operators(&self) -> Result<Vec<Operator>, StoreError> {
         self.operators
             .iter()

@@ -2,18 +2,9 @@
 //! brand · 0 · counter name, value a u64 BE count. Incremented with the event they count (see
 //! `domain::stats`); read as a range of hours.
 
-use super::{Store, StoreError};
+use super::{EmbeddedStore, StatRow, StoreError};
 use crate::domain::stats::{Counter, hour_of};
 use crate::domain::{ChannelKind, DeliveryStatus, IssuanceRecord};
-
-/// One counter of one brand in one hour.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatRow {
-    pub hour: u32,
-    pub brand: String,
-    pub counter: Counter,
-    pub count: u64,
-}
 
 pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
     let name = counter.name();
@@ -59,7 +50,7 @@ pub(super) fn delivery_counter(status: DeliveryStatus, channel: ChannelKind) -> 
     }
 }
 
-impl Store {
+impl EmbeddedStore {
     /// Adds one to a brand's counter in the hour of `at_ms`.
     pub(super) fn count(
         &self,

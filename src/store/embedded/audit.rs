@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Store, StoreError};
+use super::{EmbeddedStore, StoreError};
 use crate::domain::audit::AuditEntry;
 
 #[derive(Serialize, Deserialize)]
@@ -68,7 +68,7 @@ fn decode(key: &[u8], bytes: &[u8]) -> Result<AuditEntry, StoreError> {
     })
 }
 
-impl Store {
+impl EmbeddedStore {
     /// Appends an entry (its `id` is assigned here).
     pub fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         let mut key = [0u8; 16];

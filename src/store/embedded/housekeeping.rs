@@ -1,7 +1,7 @@
 //! Sweeping what has expired, and raw dumps of every tree (backups, leak tests).
 
 use super::keys::Expiring;
-use super::{Store, StoreError, TreeDump, decode_i64, keys, records};
+use super::{EmbeddedStore, RawRecords, StoreError, decode_i64, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::stats::hour_of;
 
@@ -32,7 +32,7 @@ fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {
     }
 }
 
-impl Store {
+impl EmbeddedStore {
     fn expiring_tree(&self, kind: Expiring) -> &sled::Tree {
         match kind {
             Expiring::Session => &self.sessions,
@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// Every tree's raw contents, for backups and for tests that look for leaked codes.
-    pub fn dump(&self) -> Result<Vec<(String, TreeDump)>, StoreError> {
+    pub fn dump(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
         let mut out = Vec::new();
         for name in self.db.tree_names() {
             let tree = self.db.open_tree(&name)?;

@@ -1,10 +1,10 @@
 //! Brands: read through the in-memory cache on the request path, written (sealed, flushed)
 //! through here, and the admin's compare-and-swap update.
 
-use super::{Store, StoreError, keys, records};
+use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::{Brand, BrandName};
 
-impl Store {
+impl EmbeddedStore {
     /// Rewrites every brand record not sealed under the active server key (after a rotation,
     /// or a record from before sealing), so an old key can later leave the ring. Returns how
     /// many were rewritten.
@@ -76,7 +76,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl EmbeddedStore {
     /// Rewrites one brand with `change`, retrying when another writer got there first
     /// (compare-and-swap), so two operators' edits never silently overwrite each other.
     /// `change` may run more than once: it must be free of side effects. Returns the brand

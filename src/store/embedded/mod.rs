@@ -1,0 +1,242 @@
+//! The embedded store, on sled: one process owns it (sled locks its directory). One tree per
+//! concern (layout in `keys.rs`), records encoded as every engine encodes them
+//! (`store/records.rs`), and ONE transaction for issuing a code (`EmbeddedStore::issue`, in
+//! `sessions.rs`). Only [`crate::store::Store`] calls it. The methods are grouped by concern: `brands` (and the audit trail), `sessions` (with issuing
+//! and the signature replay cache), `usage`, `log`, `stats` (the dashboard's hourly counters),
+//! `jobs` (the outbox), `operators` (console accounts and sessions), `housekeeping`; `flusher`
+//! is the group commit.
+
+mod audit;
+mod backup;
+mod brands;
+mod flusher;
+mod housekeeping;
+mod jobs;
+pub mod keys;
+mod log;
+mod manifest;
+mod operators;
+mod sessions;
+mod settings;
+mod stats;
+mod usage;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+pub use backup::BackupError;
+use flusher::{DiskSync, Flusher};
+pub use manifest::OnDamage;
+
+use super::{
+    Durability, IssueInput, IssueWrite, LoadedBrand, RawRecords, StatRow, StoreError, TokenDigest,
+    records,
+};
+use crate::domain::{Brand, BrandName};
+use crate::secrets::ServerKeys;
+
+type BrandCache = Arc<RwLock<HashMap<BrandName, Arc<LoadedBrand>>>>;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        Self::Engine(e.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: sled::Db,
+    brands: sled::Tree,
+    sessions: sled::Tree,
+    usage: sled::Tree,
+    overrides: sled::Tree,
+    outbox: sled::Tree,
+    log: sled::Tree,
+    log_by_dest: sled::Tree,
+    nonces: sled::Tree,
+    meta: sled::Tree,
+    /// When sessions, usage and nonces expire (see `keys::expiry`): what the sweeper walks.
+    expiry: sled::Tree,
+    audit: sled::Tree,
+    stats: sled::Tree,
+    operators: sled::Tree,
+    console_sessions: sled::Tree,
+    brand_cache: BrandCache,
+    /// Seals brand records (they hold secrets).
+    keys: Arc<ServerKeys>,
+    flusher: Flusher,
+    /// sled's flush followed by an fsync of its log (see [`DiskSync`]).
+    sync: DiskSync,
+    durability: Durability,
+    /// What the store is known to hold, kept outside sled (see `manifest.rs`).
+    manifest: Arc<manifest::Manifest>,
+    /// The outbox jobs being sent right now (see `jobs.rs`).
+    claimed: jobs::Claims,
+}
+
+/// The version of the store's layout and record formats. Raise it with any change an older
+/// otpd would misread; an otpd refuses a store whose version is above its own.
+/// 2: the issuance log is indexed by outcome, channel and delivery status, and sessions, usage
+/// and nonces by expiry (an otpd of schema 1 would add records without those entries).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
+const EXPIRY_BUILT: &str = "expiry_index_built";
+/// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
+const LOG_FACETS_BUILT: &str = "log_facets_built";
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`; `on_damage` says what to do when it lacks records
+    /// its manifest names. sled locks its directory; when another instance is still letting go
+    /// of it (a quick restart), opening is retried for up to five seconds.
+    pub fn open(
+        dir: &Path,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+        on_damage: OnDamage,
+    ) -> Result<Self, StoreError> {
+        let config = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(Some(500));
+        let mut tries = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+                    return Err(StoreError::Locked(dir.display().to_string()));
+                }
+                other => break other?,
+            }
+        };
+        let tree = |name: &str| db.open_tree(name);
+        // A newer otpd may have changed record formats this one would misread or overwrite.
+        let found = tree("meta")?
+            .get("schema_version")?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes);
+        if let Some(found) = found
+            && found > SCHEMA_VERSION
+        {
+            return Err(StoreError::TooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let store = Self {
+            brands: tree("brands")?,
+            sessions: tree("sessions")?,
+            usage: tree("usage")?,
+            overrides: tree("overrides")?,
+            outbox: tree("outbox")?,
+            log: tree("log")?,
+            log_by_dest: tree("log_by_dest")?,
+            nonces: tree("nonces")?,
+            meta: tree("meta")?,
+            expiry: tree("expiry")?,
+            audit: tree("audit")?,
+            stats: tree("stats")?,
+            operators: tree("operators")?,
+            console_sessions: tree("console_sessions")?,
+            brand_cache: BrandCache::default(),
+            keys,
+            flusher: Flusher::new(),
+            sync: DiskSync::new(db.clone(), dir)?,
+            durability,
+            manifest: Arc::new(manifest::Manifest::beside(dir)),
+            claimed: jobs::Claims::default(),
+            db,
+        };
+        // Before the flusher starts: refused, the store lets go of its directory at once.
+        store.adopt_manifest(on_damage)?;
+        if store.meta.get(EXPIRY_BUILT)?.is_none() {
+            let indexed = store.build_expiry_index()?;
+            store.meta.insert(EXPIRY_BUILT, &[1])?;
+            store.sync.flush()?;
+            if indexed > 0 {
+                tracing::info!(
+                    records = indexed,
+                    "indexed sessions, usage and nonces by expiry"
+                );
+            }
+        }
+        if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
+            let indexed = store.build_log_facets()?;
+            store.meta.insert(LOG_FACETS_BUILT, &[1])?;
+            store.sync.flush()?;
+            if indexed > 0 {
+                tracing::info!(
+                    records = indexed,
+                    "indexed the issuance log by outcome, channel and delivery status"
+                );
+            }
+        }
+        store.flusher.start(store.sync.clone());
+        store
+            .meta
+            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+        for brand in store.brands()? {
+            store.cache_brand(brand);
+        }
+        Ok(store)
+    }
+
+    /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.flusher.stop().await;
+        self.sync.flush()?;
+        self.checkpoint_at_close()
+    }
+
+    fn cache_brand(&self, brand: Brand) {
+        let tz =
+            jiff::tz::TimeZone::get(&brand.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let name = brand.name.clone();
+        if let Ok(mut cache) = self.brand_cache.write() {
+            cache.insert(name, Arc::new(LoadedBrand { brand, tz }));
+        }
+    }
+
+    /// The brand from memory: no I/O on the request path.
+    pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
+        self.brand_cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(name).cloned())
+    }
+
+    /// Waits until earlier writes are on disk, when the durability setting asks for it.
+    pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        match self.durability {
+            Durability::FlushEach => self.flusher.wait_durable().await,
+            Durability::Periodic => Ok(()),
+        }
+    }
+
+    /// Readiness: the store accepts a write.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        self.meta.insert("ready_probe", &[1])?;
+        Ok(())
+    }
+}
+
+/// sled reports a held directory lock as `WouldBlock`, or wrapped as `Other` with a message.
+fn is_lock_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
+pub(crate) fn decode_u32(v: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)
+}
+
+pub(crate) fn decode_u64(v: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
+}
+
+pub(crate) fn decode_i64(v: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(v).ok().map(i64::from_be_bytes)
+}
