@@ -383,6 +383,33 @@ async fn temporary_failures_are_retried_with_backoff_until_the_provider_answers(
 }
 
 #[tokio::test]
+async fn a_retry_that_would_come_after_the_code_expires_ends_the_job() {
+    let gateway = Gateway::start(503).await;
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
+        b.settings.otp_ttl_seconds = 60;
+    })
+    .await;
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    for _ in 0..200 {
+        if !app.log_records().await[0].attempts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // The retry runs a second before the code expires and fails too; the next one would come
+    // after the code is dead, so the job ends there.
+    app.clock.advance(Duration::from_secs(59));
+    let record = final_record(&app, "84901234567").await;
+    assert_eq!(record.delivery, DeliveryStatus::Expired);
+    assert_eq!(record.attempts.len(), 2, "{:?}", record.attempts);
+    // The job is gone with its code, not left due under its old time to be sent again.
+    assert_eq!(app.services().store.queued_jobs().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn a_rejected_message_moves_to_the_next_fallback_channel() {
     let gateway = Gateway::start(400).await;
     let app = spawn_app().await;
