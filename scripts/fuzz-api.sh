@@ -15,7 +15,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 OTPD_CLIENT_RATE_LIMIT_PER_MINUTE=0 "$target/debug/otpd" serve --data-dir "$data" \
   --public-listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 >"$data/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+# Wait for the server to stop before removing its files: it writes while shutting down.
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.1; done
 
 # positive_data_acceptance is left out: a schema cannot say which sessions exist, so the
