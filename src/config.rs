@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::channel::Secret;
 use crate::store::Durability;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,14 @@ pub struct Config {
     /// TLS on the admin listener (the console's cookie then gets `Secure`).
     pub admin_tls_cert: Option<PathBuf>,
     pub admin_tls_key: Option<PathBuf>,
+    /// The PostgreSQL database several otpd nodes share (`postgres://user:password@host/db`);
+    /// unset, the embedded store in `data_dir`. Write-only: it may hold a password, so it
+    /// serialises as `"set"`.
+    #[serde(serialize_with = "redacted")]
+    pub store_url: Option<Secret>,
+    /// How long a node keeps a delivery job it claimed before another node may take it (a
+    /// node that dies mid-send): longer than the longest send.
+    pub delivery_lease_seconds: u64,
     /// Where each setting that is not a default came from (setting name → source).
     #[serde(skip)]
     pub sources: BTreeMap<String, Source>,
@@ -113,6 +122,8 @@ impl Default for Config {
             public_tls_key: None,
             admin_tls_cert: None,
             admin_tls_key: None,
+            store_url: None,
+            delivery_lease_seconds: 90,
             sources: BTreeMap::new(),
         }
     }
@@ -171,6 +182,8 @@ const ENV_SETTINGS: &[(&str, &str)] = &[
     ("OTPD_PUBLIC_TLS_KEY", "publicTlsKey"),
     ("OTPD_ADMIN_TLS_CERT", "adminTlsCert"),
     ("OTPD_ADMIN_TLS_KEY", "adminTlsKey"),
+    ("OTPD_STORE_URL", "storeUrl"),
+    ("OTPD_DELIVERY_LEASE_SECONDS", "deliveryLeaseSeconds"),
 ];
 
 /// A listener's TLS certificate chain and private key, PEM files.
@@ -269,6 +282,16 @@ impl Config {
         if !(1..=3650).contains(&self.log_retention_days) {
             return bad("logRetentionDays must be between 1 and 3650");
         }
+        // The longest send is 62 s (a channel's 60 s timeout and a margin).
+        if !(65..=3600).contains(&self.delivery_lease_seconds) {
+            return bad("deliveryLeaseSeconds must be between 65 and 3600");
+        }
+        if let Some(url) = &self.store_url
+            && !(url.expose().starts_with("postgres://")
+                || url.expose().starts_with("postgresql://"))
+        {
+            return bad("storeUrl must be a postgres:// URL (unset: the embedded store)");
+        }
         for (listener, cert, key) in [
             ("public", &self.public_tls_cert, &self.public_tls_key),
             ("admin", &self.admin_tls_cert, &self.admin_tls_key),
@@ -294,6 +317,13 @@ impl Config {
 }
 
 /// Environment values are strings: lists are comma-separated, numbers and booleans parsed.
+fn redacted<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(Secret::SET),
+        None => s.serialize_none(),
+    }
+}
+
 fn env_value(setting: &str, raw: &str) -> serde_json::Value {
     if setting == "trustedProxies" {
         return raw

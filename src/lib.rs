@@ -128,13 +128,23 @@ pub async fn run(mut config: Config, options: RunOptions) -> anyhow::Result<Runn
     } else {
         store::OnDamage::Refuse
     };
-    let store = Store::open_with(
-        &config.data_dir.join("store"),
-        config.durability,
-        keys.clone(),
-        on_damage,
-    )
-    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = match &config.store_url {
+        Some(url) => Store::connect(
+            url.expose(),
+            config.durability,
+            keys.clone(),
+            i64::try_from(config.delivery_lease_seconds).unwrap_or(i64::MAX) * 1000,
+        )
+        .await
+        .context("connecting to the PostgreSQL store (storeUrl)")?,
+        None => Store::open_with(
+            &config.data_dir.join("store"),
+            config.durability,
+            keys.clone(),
+            on_damage,
+        )
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+    };
     config.apply_overrides(&store.runtime_overrides().await?);
     let config = Arc::new(config);
     let resealed = store.reseal_brands().await?;

@@ -6,8 +6,29 @@
 use std::fmt;
 
 use super::channel::ChannelKind;
+use super::{DeliveryStatus, IssuanceRecord};
 
 pub const HOUR_MS: i64 = 3_600_000;
+
+/// The counter an issuance record's outcome adds to: an issued code by its channel, or a
+/// refusal by its code.
+pub fn outcome_counter(r: &IssuanceRecord) -> Counter {
+    if r.outcome == 200 {
+        Counter::Issued(if r.test { None } else { r.channel })
+    } else {
+        Counter::Refused(r.outcome)
+    }
+}
+
+/// The counter a delivery that ended with `status` on `channel` adds to.
+pub fn delivery_counter(status: DeliveryStatus, channel: ChannelKind) -> Option<Counter> {
+    match status {
+        DeliveryStatus::Sent | DeliveryStatus::Delivered => Some(Counter::Sent(channel)),
+        DeliveryStatus::Failed => Some(Counter::Failed(channel)),
+        DeliveryStatus::Expired => Some(Counter::Expired(channel)),
+        DeliveryStatus::None | DeliveryStatus::Test | DeliveryStatus::Queued => None,
+    }
+}
 
 /// One counted event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,11 +12,13 @@
 //! wait once for all its writes.
 
 mod embedded;
+mod postgres;
 mod records;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +77,55 @@ pub enum Durability {
 pub struct LoadedBrand {
     pub brand: Brand,
     pub tz: jiff::tz::TimeZone,
+}
+
+/// Dashboard counters are kept this long (they are small: a few per brand and hour).
+pub const STATS_RETENTION_DAYS: u32 = 400;
+
+/// When a customer's usage record may go: two days after the last code (the cooldown and
+/// today's count need no more), and a week after the newest time in a rolling window.
+pub(crate) fn usage_expires_ms(u: &Usage) -> i64 {
+    const DAY_MS: i64 = 86_400_000;
+    let last = u.last_issued_ms.map_or(0, |t| t + 2 * DAY_MS + 1);
+    let window = u.recent_ms.iter().max().map_or(0, |&t| t + 7 * DAY_MS + 1);
+    last.max(window)
+}
+
+/// The brands in memory, with their time zones resolved: what the request path reads.
+#[derive(Clone, Default)]
+pub(crate) struct BrandCache(Arc<RwLock<HashMap<BrandName, Arc<LoadedBrand>>>>);
+
+impl BrandCache {
+    pub(crate) fn put(&self, brand: Brand) {
+        let tz =
+            jiff::tz::TimeZone::get(&brand.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let name = brand.name.clone();
+        if let Ok(mut cache) = self.0.write() {
+            cache.insert(name, Arc::new(LoadedBrand { brand, tz }));
+        }
+    }
+
+    pub(crate) fn remove(&self, name: &BrandName) {
+        if let Ok(mut cache) = self.0.write() {
+            cache.remove(name);
+        }
+    }
+
+    pub(crate) fn get(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
+        self.0.read().ok().and_then(|c| c.get(name).cloned())
+    }
+
+    /// Replaces every brand (a full reload).
+    pub(crate) fn replace_all(&self, brands: Vec<Brand>) {
+        let fresh = BrandCache::default();
+        for b in brands {
+            fresh.put(b);
+        }
+        let fresh = fresh.0.read().map(|f| f.clone()).unwrap_or_default();
+        if let Ok(mut cache) = self.0.write() {
+            *cache = fresh;
+        }
+    }
 }
 
 /// What an issue decision produces: the session and usage to write.
@@ -175,7 +226,9 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Engine {
-    Embedded(embedded::EmbeddedStore),
+    // Behind an Arc: a clone of the store is a pointer, whatever the engine holds.
+    Embedded(Arc<embedded::EmbeddedStore>),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
@@ -199,7 +252,21 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let store = embedded::EmbeddedStore::open(dir, durability, keys, on_damage)?;
         Ok(Self {
-            engine: Engine::Embedded(store),
+            engine: Engine::Embedded(Arc::new(store)),
+        })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (see `store/postgres/`), bringing its
+    /// schema up to date. A claimed delivery job stays with its node for `lease_ms`.
+    pub async fn connect(
+        url: &str,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+        lease_ms: i64,
+    ) -> Result<Self, StoreError> {
+        let store = postgres::PgStore::connect(url, durability, keys, lease_ms).await?;
+        Ok(Self {
+            engine: Engine::Postgres(store),
         })
     }
 
@@ -212,6 +279,7 @@ impl Store {
     pub async fn close(&self) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.close().await,
+            Engine::Postgres(p) => p.close().await,
         }
     }
 
@@ -219,6 +287,7 @@ impl Store {
     pub async fn probe(&self) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.probe(),
+            Engine::Postgres(p) => p.probe().await,
         }
     }
 
@@ -229,6 +298,8 @@ impl Store {
         let out = IN_BATCH.scope((), work).await;
         let durable = match &self.engine {
             Engine::Embedded(s) => s.wait_durable().await,
+            // Each write was its own transaction, committed as the setting asks.
+            Engine::Postgres(_) => Ok(()),
         };
         (out, durable)
     }
@@ -241,6 +312,7 @@ impl Store {
         }
         match &self.engine {
             Engine::Embedded(s) => s.wait_durable().await,
+            Engine::Postgres(_) => Ok(()),
         }
     }
 
@@ -250,18 +322,21 @@ impl Store {
     pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
         match &self.engine {
             Engine::Embedded(s) => s.loaded_brand(name),
+            Engine::Postgres(p) => p.loaded_brand(name),
         }
     }
 
     pub async fn brands(&self) -> Result<Vec<Brand>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.brands(),
+            Engine::Postgres(p) => p.brands().await,
         }
     }
 
     pub async fn brand(&self, name: &BrandName) -> Result<Option<Brand>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.brand(name),
+            Engine::Postgres(p) => p.brand(name).await,
         }
     }
 
@@ -269,6 +344,7 @@ impl Store {
     pub async fn create_brand(&self, brand: &Brand) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.create_brand(brand),
+            Engine::Postgres(p) => p.create_brand(brand).await,
         }
     }
 
@@ -276,6 +352,7 @@ impl Store {
     pub async fn put_brand(&self, brand: &Brand) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.put_brand(brand),
+            Engine::Postgres(p) => p.put_brand(brand).await,
         }
     }
 
@@ -290,6 +367,7 @@ impl Store {
     ) -> Result<Option<(Brand, Brand)>, E> {
         match &self.engine {
             Engine::Embedded(s) => s.update_brand(name, change),
+            Engine::Postgres(p) => p.update_brand(name, change).await,
         }
     }
 
@@ -297,6 +375,7 @@ impl Store {
     pub async fn reseal_brands(&self) -> Result<usize, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.reseal_brands(),
+            Engine::Postgres(p) => p.reseal_brands().await,
         }
     }
 
@@ -305,6 +384,7 @@ impl Store {
     pub async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.session(id),
+            Engine::Postgres(p) => p.session(id).await,
         }
     }
 
@@ -312,6 +392,7 @@ impl Store {
     pub async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.insert_session(session)?,
+            Engine::Postgres(p) => p.insert_session(session).await?,
         }
         self.acknowledge().await
     }
@@ -326,6 +407,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         let outcome = match &self.engine {
             Engine::Embedded(s) => s.update_session(id, decide)?,
+            Engine::Postgres(p) => p.update_session(id, decide).await?,
         };
         self.acknowledge().await?;
         Ok(outcome)
@@ -347,6 +429,7 @@ impl Store {
     ) -> Result<Result<(), Refusal>, StoreError> {
         let outcome = match &self.engine {
             Engine::Embedded(s) => s.issue(input, decide)?,
+            Engine::Postgres(p) => p.issue(input, decide).await?,
         };
         if outcome.is_ok() {
             committed();
@@ -365,6 +448,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.remember_nonce(brand, hash, expires_ms),
+            Engine::Postgres(p) => p.remember_nonce(brand, hash, expires_ms).await,
         }
     }
 
@@ -377,6 +461,7 @@ impl Store {
     ) -> Result<Option<Usage>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.usage(brand, dest),
+            Engine::Postgres(p) => p.usage(brand, dest).await,
         }
     }
 
@@ -388,6 +473,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.reset_usage(brand, dest)?,
+            Engine::Postgres(p) => p.reset_usage(brand, dest).await?,
         }
         self.acknowledge().await
     }
@@ -399,6 +485,7 @@ impl Store {
     ) -> Result<Option<u32>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.limit_override(brand, dest),
+            Engine::Postgres(p) => p.limit_override(brand, dest).await,
         }
     }
 
@@ -411,6 +498,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.set_limit_override(brand, dest, limit)?,
+            Engine::Postgres(p) => p.set_limit_override(brand, dest, limit).await?,
         }
         self.acknowledge().await
     }
@@ -421,6 +509,7 @@ impl Store {
     ) -> Result<Vec<(Destination, u32)>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.limit_overrides(brand),
+            Engine::Postgres(p) => p.limit_overrides(brand).await,
         }
     }
 
@@ -431,6 +520,7 @@ impl Store {
     pub async fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.record_refusal(r),
+            Engine::Postgres(p) => p.record_refusal(r).await,
         }
     }
 
@@ -445,6 +535,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.record_delivery(id, status, channel, attempt, now_ms),
+            Engine::Postgres(p) => {
+                p.record_delivery(id, status, channel, attempt, now_ms)
+                    .await
+            }
         }
     }
 
@@ -452,12 +546,14 @@ impl Store {
     pub async fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.record_validated(id, now_ms),
+            Engine::Postgres(p) => p.record_validated(id, now_ms).await,
         }
     }
 
     pub async fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.log_record(id),
+            Engine::Postgres(p) => p.log_record(id).await,
         }
     }
 
@@ -469,6 +565,7 @@ impl Store {
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.log_page(selection, limit),
+            Engine::Postgres(p) => p.log_page(selection, limit).await,
         }
     }
 
@@ -476,6 +573,7 @@ impl Store {
     pub async fn stats(&self, from_hour: u32, to_hour: u32) -> Result<Vec<StatRow>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.stats(from_hour, to_hour),
+            Engine::Postgres(p) => p.stats(from_hour, to_hour).await,
         }
     }
 
@@ -495,6 +593,7 @@ impl Store {
                 }
                 Ok(jobs)
             }
+            Engine::Postgres(p) => p.claim_jobs(now_ms, max).await,
         }
     }
 
@@ -507,6 +606,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.retry_job(claimed, next),
+            Engine::Postgres(p) => p.retry_job(claimed, next).await,
         }
     }
 
@@ -514,6 +614,7 @@ impl Store {
     pub async fn finish_job(&self, claimed: &OutboxJob) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.finish_job(claimed),
+            Engine::Postgres(p) => p.finish_job(claimed).await,
         }
     }
 
@@ -521,6 +622,7 @@ impl Store {
     pub async fn queued_jobs(&self) -> Result<usize, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => Ok(s.outbox_len()),
+            Engine::Postgres(p) => p.queued_jobs().await,
         }
     }
 
@@ -529,6 +631,7 @@ impl Store {
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.append_audit(entry),
+            Engine::Postgres(p) => p.append_audit(entry).await,
         }
     }
 
@@ -542,6 +645,7 @@ impl Store {
             Engine::Embedded(s) => {
                 s.audit_page(selection.before.as_deref(), limit, |e| selection.selects(e))
             }
+            Engine::Postgres(p) => p.audit_page(selection, limit).await,
         }
     }
 
@@ -550,18 +654,21 @@ impl Store {
     pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.operators(),
+            Engine::Postgres(p) => p.operators().await,
         }
     }
 
     pub async fn operator(&self, name: &OperatorName) -> Result<Option<Operator>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.operator(name),
+            Engine::Postgres(p) => p.operator(name).await,
         }
     }
 
     pub async fn has_operators(&self) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.has_operators(),
+            Engine::Postgres(p) => p.has_operators().await,
         }
     }
 
@@ -569,6 +676,7 @@ impl Store {
     pub async fn create_operator(&self, o: &Operator) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.create_operator(o),
+            Engine::Postgres(p) => p.create_operator(o).await,
         }
     }
 
@@ -581,6 +689,7 @@ impl Store {
     ) -> Result<Option<Operator>, E> {
         match &self.engine {
             Engine::Embedded(s) => s.update_operator(name, change),
+            Engine::Postgres(p) => p.update_operator(name, change).await,
         }
     }
 
@@ -591,6 +700,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.create_console_session(key, session)?,
+            Engine::Postgres(p) => p.create_console_session(key, session).await?,
         }
         self.acknowledge().await
     }
@@ -601,6 +711,7 @@ impl Store {
     ) -> Result<Option<ConsoleSession>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.console_session(key),
+            Engine::Postgres(p) => p.console_session(key).await,
         }
     }
 
@@ -612,12 +723,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.touch_console_session(key, now_ms),
+            Engine::Postgres(p) => p.touch_console_session(key, now_ms).await,
         }
     }
 
     pub async fn end_console_session(&self, key: &TokenDigest) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.end_console_session(key)?,
+            Engine::Postgres(p) => p.end_console_session(key).await?,
         }
         self.acknowledge().await
     }
@@ -630,6 +743,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let ended = match &self.engine {
             Engine::Embedded(s) => s.end_operator_sessions(name, keep)?,
+            Engine::Postgres(p) => p.end_operator_sessions(name, keep).await?,
         };
         self.acknowledge().await?;
         Ok(ended)
@@ -644,6 +758,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.sweep_console_sessions(now_ms, idle_ms, max_ms),
+            Engine::Postgres(p) => p.sweep_console_sessions(now_ms, idle_ms, max_ms).await,
         }
     }
 
@@ -656,6 +771,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.put_setup_token(digest, expires_ms),
+            Engine::Postgres(p) => p.put_setup_token(digest, expires_ms).await,
         }
     }
 
@@ -667,6 +783,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.take_setup_token(digest, now_ms),
+            Engine::Postgres(p) => p.take_setup_token(digest, now_ms).await,
         }
     }
 
@@ -675,12 +792,14 @@ impl Store {
     pub async fn runtime_overrides(&self) -> Result<RuntimeOverrides, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.runtime_overrides(),
+            Engine::Postgres(p) => p.runtime_overrides().await,
         }
     }
 
     pub async fn put_runtime_overrides(&self, o: &RuntimeOverrides) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.put_runtime_overrides(o)?,
+            Engine::Postgres(p) => p.put_runtime_overrides(o).await?,
         }
         self.acknowledge().await
     }
@@ -698,6 +817,7 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Engine(format!("the sweep task failed: {e}")))?
             }
+            Engine::Postgres(p) => p.sweep(now_ms, log_retention_ms).await,
         }
     }
 
@@ -705,6 +825,11 @@ impl Store {
     pub async fn backup(&self, out: &mut impl std::io::Write) -> Result<u64, BackupError> {
         match &self.engine {
             Engine::Embedded(s) => s.backup(out),
+            Engine::Postgres(_) => Err(BackupError::Format(
+                "otpd backup covers the embedded store; back PostgreSQL up with pg_dump or its \
+                 base backups"
+                    .into(),
+            )),
         }
     }
 
@@ -713,6 +838,7 @@ impl Store {
     pub async fn raw_records(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.dump(),
+            Engine::Postgres(p) => p.raw_records().await,
         }
     }
 }

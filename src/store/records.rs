@@ -363,3 +363,43 @@ pub fn decode_log(bytes: &[u8]) -> Result<IssuanceRecord, StoreError> {
         validated: r.validated,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// postcard writes an enum as its variant's index: these numbers are in every stored job
+    /// and log record, so reordering or inserting a variant would misread them. Add new
+    /// variants at the end, and their numbers here.
+    #[test]
+    fn stored_enums_keep_their_variant_numbers() {
+        let number = |bytes: Vec<u8>| bytes[0];
+        let channels = [
+            (ChannelKind::Email, 0),
+            (ChannelKind::Sms, 1),
+            (ChannelKind::Whatsapp, 2),
+            (ChannelKind::Zalo, 3),
+        ];
+        assert_eq!(channels.len(), ChannelKind::ALL.len());
+        for (kind, n) in channels {
+            assert_eq!(number(encode(&kind).unwrap()), n, "{kind:?}");
+        }
+        let statuses = [
+            (DeliveryStatus::None, 0),
+            (DeliveryStatus::Test, 1),
+            (DeliveryStatus::Queued, 2),
+            (DeliveryStatus::Sent, 3),
+            (DeliveryStatus::Delivered, 4),
+            (DeliveryStatus::Failed, 5),
+            (DeliveryStatus::Expired, 6),
+        ];
+        assert_eq!(statuses.len(), DeliveryStatus::ALL.len());
+        for (status, n) in statuses {
+            assert_eq!(number(encode(&status).unwrap()), n, "{status:?}");
+        }
+        let mobile = Destination::mobile("+84901234567").unwrap();
+        let email = Destination::Email("a@example.com".into());
+        assert_eq!(number(encode(&mobile).unwrap()), 0);
+        assert_eq!(number(encode(&email).unwrap()), 1);
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use otpd::clock::Clock;
 use otpd::config::Config;
 use otpd::delivery::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
+use otpd::domain::channel::Secret;
 use otpd::domain::{Brand, BrandName, ChannelKind};
 use serde_json::{Value, json};
 
@@ -103,13 +104,49 @@ pub fn test_config(dir: PathBuf) -> Config {
     }
 }
 
+/// The PostgreSQL server the suite runs on (`OTPD_TEST_PG=postgres://…/postgres`); unset, on
+/// the embedded store.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("OTPD_TEST_PG").ok().filter(|s| !s.is_empty())
+}
+
+/// Whether this run is on the embedded store. A test of something only the embedded engine
+/// has (its files, `otpd backup`) returns at once on PostgreSQL, saying why.
+pub fn on_embedded_store(why: &str) -> bool {
+    let embedded = postgres_server().is_none();
+    if !embedded {
+        eprintln!("not run on PostgreSQL: this test {why}");
+    }
+    embedded
+}
+
+/// A new, empty database on `server` for one test; returns its URL.
+pub async fn fresh_database(server: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server (OTPD_TEST_PG) answers");
+    tokio::spawn(connection);
+    let name = format!("otpd_test_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    format!("{base}/{name}?sslmode=disable")
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     spawn_with(test_config(dir.path().to_path_buf()), dir).await
 }
 
-pub async fn spawn_with(config: Config, dir: Arc<tempfile::TempDir>) -> TestApp {
+pub async fn spawn_with(mut config: Config, dir: Arc<tempfile::TempDir>) -> TestApp {
     captured_logs();
+    if config.store_url.is_none()
+        && let Some(server) = postgres_server()
+    {
+        config.store_url = Some(Secret::new(fresh_database(&server).await));
+    }
     let clock = Clock::manual("2026-11-26T10:00:00Z".parse().unwrap());
     let capture = Arc::new(Capture::default());
     start(config, dir, clock, capture).await

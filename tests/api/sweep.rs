@@ -66,14 +66,18 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     app.clock.advance(Duration::from_secs(91 * 86_400));
     store.sweep(app.clock.now_ms(), retention_ms).await.unwrap();
     assert!(app.log_records().await.is_empty());
-    let index = store
-        .raw_records()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|(tree, _)| tree == "log_by_dest")
-        .unwrap()
-        .1;
-    assert!(index.is_empty(), "{} index entries left", index.len());
+    // The embedded engine keeps its indexes as records of their own (PostgreSQL's go with
+    // their rows).
+    if postgres_server().is_none() {
+        let index = store
+            .raw_records()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(tree, _)| tree == "log_by_dest")
+            .unwrap()
+            .1;
+        assert!(index.is_empty(), "{} index entries left", index.len());
+    }
     assert!(store.log_page(&customer, 10).await.unwrap().is_empty());
 }

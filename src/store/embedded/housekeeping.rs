@@ -2,22 +2,10 @@
 
 use super::keys::Expiring;
 use super::{EmbeddedStore, RawRecords, StoreError, decode_i64, keys, records};
-use crate::domain::limits::Usage;
 use crate::domain::stats::hour_of;
+use crate::store::{STATS_RETENTION_DAYS, usage_expires_ms};
 
-/// Dashboard counters are kept this long (they are small: a few per brand and hour).
-pub const STATS_RETENTION_DAYS: u32 = 400;
 use crate::domain::{BrandName, Destination, SessionId};
-
-/// When a customer's usage record may go: two days after the last code (the cooldown and
-/// today's count need no more), and a week after the newest time in a rolling window.
-pub(crate) fn usage_expires_ms(u: &Usage) -> i64 {
-    let last = u.last_issued_ms.map_or(0, |t| t + 2 * DAY_MS + 1);
-    let window = u.recent_ms.iter().max().map_or(0, |&t| t + 7 * DAY_MS + 1);
-    last.max(window)
-}
-
-const DAY_MS: i64 = 86_400_000;
 
 /// When a record of `kind` (key `k`, value `v`) expires; `None` when it cannot be read.
 fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {

@@ -2,9 +2,9 @@
 //! scans and one customer's history. Each change also counts in the dashboard's stats.
 
 use super::keys::LogFacet;
-use super::stats::{delivery_counter, outcome_counter};
 use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::stats::Counter;
+use crate::domain::stats::{delivery_counter, outcome_counter};
 use crate::domain::{
     BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, IssuanceRecord,
 };

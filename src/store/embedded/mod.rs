@@ -21,22 +21,19 @@ mod settings;
 mod stats;
 mod usage;
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub use backup::BackupError;
 use flusher::{DiskSync, Flusher};
 pub use manifest::OnDamage;
 
 use super::{
-    Durability, IssueInput, IssueWrite, LoadedBrand, RawRecords, StatRow, StoreError, TokenDigest,
-    records,
+    BrandCache, Durability, IssueInput, IssueWrite, LoadedBrand, RawRecords, StatRow, StoreError,
+    TokenDigest, records,
 };
 use crate::domain::{Brand, BrandName};
 use crate::secrets::ServerKeys;
-
-type BrandCache = Arc<RwLock<HashMap<BrandName, Arc<LoadedBrand>>>>;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -193,20 +190,12 @@ impl EmbeddedStore {
     }
 
     fn cache_brand(&self, brand: Brand) {
-        let tz =
-            jiff::tz::TimeZone::get(&brand.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let name = brand.name.clone();
-        if let Ok(mut cache) = self.brand_cache.write() {
-            cache.insert(name, Arc::new(LoadedBrand { brand, tz }));
-        }
+        self.brand_cache.put(brand);
     }
 
     /// The brand from memory: no I/O on the request path.
     pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
-        self.brand_cache
-            .read()
-            .ok()
-            .and_then(|c| c.get(name).cloned())
+        self.brand_cache.get(name)
     }
 
     /// Waits until earlier writes are on disk, when the durability setting asks for it.

@@ -4,11 +4,11 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::housekeeping::usage_expires_ms;
 use super::keys::Expiring;
-use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records, stats};
+use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
+use crate::store::usage_expires_ms;
 
 impl EmbeddedStore {
     pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
@@ -158,7 +158,7 @@ impl EmbeddedStore {
                 self.count(
                     input.log.time_ms,
                     input.brand.as_str(),
-                    stats::outcome_counter(input.log),
+                    crate::domain::stats::outcome_counter(input.log),
                 )?;
                 Ok(Ok(()))
             }

@@ -4,7 +4,6 @@
 
 use super::{EmbeddedStore, StatRow, StoreError};
 use crate::domain::stats::{Counter, hour_of};
-use crate::domain::{ChannelKind, DeliveryStatus, IssuanceRecord};
 
 pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
     let name = counter.name();
@@ -28,26 +27,6 @@ pub(super) fn add(old: Option<&[u8]>, n: u64) -> [u8; 8] {
         .and_then(|v| <[u8; 8]>::try_from(v).ok())
         .map_or(0, u64::from_be_bytes);
     old.saturating_add(n).to_be_bytes()
-}
-
-/// The counter an issuance record's outcome adds to: an issued code by its channel, or a
-/// refusal by its code.
-pub(super) fn outcome_counter(r: &IssuanceRecord) -> Counter {
-    if r.outcome == 200 {
-        Counter::Issued(if r.test { None } else { r.channel })
-    } else {
-        Counter::Refused(r.outcome)
-    }
-}
-
-/// The counter a delivery that ended with `status` on `channel` adds to.
-pub(super) fn delivery_counter(status: DeliveryStatus, channel: ChannelKind) -> Option<Counter> {
-    match status {
-        DeliveryStatus::Sent | DeliveryStatus::Delivered => Some(Counter::Sent(channel)),
-        DeliveryStatus::Failed => Some(Counter::Failed(channel)),
-        DeliveryStatus::Expired => Some(Counter::Expired(channel)),
-        DeliveryStatus::None | DeliveryStatus::Test | DeliveryStatus::Queued => None,
-    }
 }
 
 impl EmbeddedStore {

@@ -10,6 +10,11 @@ use crate::helpers::{MOBILE, code, spawn_with, test_config};
 
 #[tokio::test]
 async fn a_backup_restores_into_a_new_data_directory_with_everything_in_it() {
+    if !crate::helpers::on_embedded_store(
+        "otpd backup covers the embedded store (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     let (status, _) = app
         .call(

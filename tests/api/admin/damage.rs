@@ -119,6 +119,9 @@ async fn start_refuses_or_serves_everything(known: &Known, damage: &str) -> bool
 
 #[tokio::test]
 async fn random_bytes_in_the_store_file_are_refused_or_harmless() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     let file = db_file(&known.config.data_dir);
     let len = std::fs::metadata(&file).unwrap().len();
@@ -155,6 +158,9 @@ async fn random_bytes_in_the_store_file_are_refused_or_harmless() {
 
 #[tokio::test]
 async fn a_truncated_store_file_is_refused() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     let file = db_file(&known.config.data_dir);
     let len = std::fs::metadata(&file).unwrap().len();
@@ -172,6 +178,9 @@ async fn a_truncated_store_file_is_refused() {
 
 #[tokio::test]
 async fn an_emptied_store_directory_is_refused_and_the_loss_can_be_accepted() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     let store_dir = known.config.data_dir.join("store");
     std::fs::remove_dir_all(&store_dir).unwrap();
@@ -206,6 +215,9 @@ async fn an_emptied_store_directory_is_refused_and_the_loss_can_be_accepted() {
 
 #[tokio::test]
 async fn a_store_rolled_back_to_an_older_copy_is_refused() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     // An older copy of the store directory: before the last run's writes.
     let older = tempfile::tempdir().unwrap();
@@ -232,6 +244,9 @@ async fn a_store_rolled_back_to_an_older_copy_is_refused() {
 
 #[tokio::test]
 async fn records_deleted_behind_the_servers_back_are_noticed_at_the_next_start() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     // A stray writer removes an audit entry from a stopped store (through sled, as damage
     // would).
@@ -261,6 +276,9 @@ async fn records_deleted_behind_the_servers_back_are_noticed_at_the_next_start()
 
 #[tokio::test]
 async fn a_sound_store_starts_and_a_store_without_a_manifest_gets_one() {
+    if !crate::helpers::on_embedded_store("damages the embedded store's files") {
+        return;
+    }
     let (known, _dir) = stopped_store_with_data().await;
     let manifest = known.config.data_dir.join("store-manifest.json");
     let written: serde_json::Value =

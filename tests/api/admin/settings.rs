@@ -100,6 +100,11 @@ async fn a_setting_pinned_by_the_environment_is_read_only() {
 
 #[tokio::test]
 async fn a_backup_downloads_under_a_dated_name() {
+    if !crate::helpers::on_embedded_store(
+        "otpd backup covers the embedded store (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     let resp = app
         .http

@@ -1,0 +1,275 @@
+//! The issuance log (paged with the selection pushed into SQL), the dashboard's hourly
+//! counters, and the audit trail.
+
+use deadpool_postgres::Client;
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+
+use super::PgStore;
+use super::issuing::{INSERT_LOG, log_columns};
+use crate::domain::audit::AuditEntry;
+use crate::domain::stats::{Counter, delivery_counter, hour_of, outcome_counter};
+use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord};
+use crate::store::{AuditSelection, LogSelection, StatRow, StoreError, records};
+
+impl PgStore {
+    /// Adds one to a brand's counter in the hour of `at_ms`.
+    async fn count(&self, at_ms: i64, brand: &str, counter: Counter) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        count_on(&client, at_ms, brand, counter).await
+    }
+
+    /// The count an issuance record's outcome adds (after the issuing commit, as the embedded
+    /// engine does: a crash in between loses one count on the dashboard, never a code), on a
+    /// connection the caller holds: taking a second one from the pool while holding one could
+    /// leave every connection waiting for another.
+    pub(super) async fn count_outcome(
+        &self,
+        client: &Client,
+        r: &IssuanceRecord,
+    ) -> Result<(), StoreError> {
+        count_on(client, r.time_ms, &r.brand, outcome_counter(r)).await
+    }
+
+    pub async fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+        let body = records::encode_log(r)?;
+        let c = log_columns(r);
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(INSERT_LOG).await?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &r.id,
+                    &r.brand,
+                    &c.customer,
+                    &r.time_ms,
+                    &c.outcome,
+                    &c.channel,
+                    &c.delivery,
+                    &r.test,
+                    &body,
+                ],
+            )
+            .await?;
+        self.count_outcome(&client, r).await
+    }
+
+    /// Changes one log record under its row lock; returns it as it was (None: no record).
+    async fn update_log(
+        &self,
+        id: uuid::Uuid,
+        change: impl FnOnce(&mut IssuanceRecord) + Send,
+    ) -> Result<Option<IssuanceRecord>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let select = tx
+            .prepare_cached("SELECT body FROM issuance_log WHERE id = $1 FOR UPDATE")
+            .await?;
+        let Some(row) = tx.query_opt(&select, &[&id]).await? else {
+            return Ok(None);
+        };
+        let before = records::decode_log(row.get(0))?;
+        let mut after = before.clone();
+        change(&mut after);
+        let c = log_columns(&after);
+        let update = tx
+            .prepare_cached(
+                "UPDATE issuance_log SET channel = $2, delivery = $3, body = $4 WHERE id = $1",
+            )
+            .await?;
+        tx.execute(
+            &update,
+            &[&id, &c.channel, &c.delivery, &records::encode_log(&after)?],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(before))
+    }
+
+    pub async fn record_delivery(
+        &self,
+        id: uuid::Uuid,
+        status: DeliveryStatus,
+        channel: ChannelKind,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let attempt = attempt.cloned();
+        let before = self
+            .update_log(id, move |r| {
+                r.delivery = status;
+                r.channel = Some(channel);
+                if let Some(a) = attempt {
+                    r.attempts.push(a);
+                }
+            })
+            .await?;
+        if let Some(before) = before
+            && !before.delivery.is_final()
+            && let Some(counter) = delivery_counter(status, channel)
+        {
+            self.count(now_ms, &before.brand, counter).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
+        let before = self.update_log(id, |r| r.validated = true).await?;
+        if let Some(before) = before
+            && !before.validated
+        {
+            self.count(now_ms, &before.brand, Counter::Validated)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .query_opt("SELECT body FROM issuance_log WHERE id = $1", &[&id])
+            .await?
+            .map(|row| records::decode_log(row.get(0)))
+            .transpose()
+    }
+
+    /// Up to `limit` records that `sel` selects, newest first: every filter is a `WHERE`
+    /// clause over an indexed column, the cursor a key range.
+    pub async fn log_page(
+        &self,
+        sel: &LogSelection,
+        limit: usize,
+    ) -> Result<Vec<IssuanceRecord>, StoreError> {
+        let brand = sel.brand.as_ref().map(|b| b.as_str().to_owned());
+        let customer = sel.destination.as_ref().map(|d| d.key());
+        let outcome = sel.outcome.map(i32::from);
+        let channel = sel.channel.map(|c| c.as_str());
+        let delivery = sel.delivery.map(|d| d.as_str());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut sql = String::from("SELECT body FROM issuance_log WHERE true");
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        macro_rules! and {
+            ($clause:literal, $value:expr) => {
+                if let Some(v) = $value {
+                    params.push(v);
+                    sql.push_str(&format!($clause, params.len()));
+                }
+            };
+        }
+        and!(" AND brand = ${}", brand.as_ref());
+        and!(" AND customer = ${}", customer.as_ref());
+        and!(" AND outcome = ${}", outcome.as_ref());
+        and!(" AND channel = ${}", channel.as_ref());
+        and!(" AND delivery = ${}", delivery.as_ref());
+        and!(" AND test = ${}", sel.test.as_ref());
+        and!(" AND time_ms >= ${}", sel.since_ms.as_ref());
+        and!(" AND time_ms <= ${}", sel.until_ms.as_ref());
+        and!(" AND id < ${}", sel.before.as_ref());
+        params.push(&limit);
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        client
+            .query(&stmt, &params)
+            .await?
+            .iter()
+            .map(|row| records::decode_log(row.get(0)))
+            .collect()
+    }
+
+    /// Every counter of the hours `from..=to` (hours since the epoch).
+    pub async fn stats(&self, from_hour: u32, to_hour: u32) -> Result<Vec<StatRow>, StoreError> {
+        let from = i32::try_from(from_hour).unwrap_or(i32::MAX);
+        let to = i32::try_from(to_hour).unwrap_or(i32::MAX);
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT hour, brand, counter, count FROM stats WHERE hour BETWEEN $1 AND $2
+                 ORDER BY hour, brand, counter",
+                &[&from, &to],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(StatRow {
+                    hour: u32::try_from(r.get::<_, i32>(0)).ok()?,
+                    brand: r.get(1),
+                    counter: Counter::parse(r.get(2))?,
+                    count: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    /// Appends an entry (its `id` is assigned here).
+    pub async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO audit (at_ms, actor, action, brand, target, before, after)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &e.at_ms, &e.actor, &e.action, &e.brand, &e.target, &e.before, &e.after,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Newest first, older than `sel.before` (an id from an earlier page), at most `limit`.
+    pub async fn audit_page(
+        &self,
+        sel: &AuditSelection,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let before = sel.before.as_deref().and_then(|b| b.parse::<i64>().ok());
+        let brand = sel.brand.as_ref().map(|b| b.as_str().to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT seq, at_ms, actor, action, brand, target, before, after FROM audit
+                 WHERE ($1::bigint IS NULL OR seq < $1)
+                   AND ($2::text IS NULL OR actor = $2)
+                   AND ($3::text IS NULL OR brand = $3)
+                 ORDER BY seq DESC LIMIT $4",
+                &[&before, &sel.actor, &brand, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get::<_, i64>(0).to_string(),
+                at_ms: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                brand: r.get(4),
+                target: r.get(5),
+                before: r.get::<_, Value>(6),
+                after: r.get::<_, Value>(7),
+            })
+            .collect())
+    }
+}
+
+/// Adds one to a brand's counter in the hour of `at_ms`, on `client`.
+async fn count_on(
+    client: &Client,
+    at_ms: i64,
+    brand: &str,
+    counter: Counter,
+) -> Result<(), StoreError> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO stats (hour, brand, counter, count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (hour, brand, counter) DO UPDATE SET count = stats.count + 1",
+        )
+        .await?;
+    let hour = i32::try_from(hour_of(at_ms)).unwrap_or(i32::MAX);
+    client
+        .execute(&stmt, &[&hour, &brand, &counter.name()])
+        .await?;
+    Ok(())
+}

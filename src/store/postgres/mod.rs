@@ -1,0 +1,287 @@
+//! The PostgreSQL engine: for installations that run several otpd nodes on one database. Every
+//! node may answer any request and run the delivery worker; the database keeps the promises
+//! exact across them:
+//!
+//! - issuing locks the session row, then the customer's usage row (always in that order), and
+//!   lets the same pure decision as the embedded engine charge the limits (`issuing.rs`);
+//! - a code is consumed under the session row's lock, so one validation wins;
+//! - delivery jobs are claimed with `FOR UPDATE SKIP LOCKED`, their due time moved forward by a
+//!   lease, so a job is sent by one node, and by another if that one dies (`jobs.rs`);
+//! - a brand written through one node reaches the others' caches by `NOTIFY otpd_brands`
+//!   (and a full reload every 30 s, for notifications lost while reconnecting).
+//!
+//! READ COMMITTED, explicit row locks, and a retry of the whole step on a serialization
+//! failure or a deadlock. The schema is versioned SQL in `migrations/`, applied at start under
+//! an advisory lock; a database newer than this otpd is refused.
+
+mod admin;
+mod housekeeping;
+mod issuing;
+mod jobs;
+mod log;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::watch;
+use tokio_postgres::error::SqlState;
+use tokio_rustls::rustls;
+
+use super::{BrandCache, Durability, LoadedBrand, StoreError};
+use crate::domain::{Brand, BrandName};
+use crate::secrets::ServerKeys;
+
+/// The schema versions, in order: `MIGRATIONS[i]` brings the database to version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+/// The version this otpd writes; it refuses a database above it.
+pub const SCHEMA_VERSION: i32 = 1;
+/// Any constant shared by every otpd: the advisory lock migrations run under.
+const MIGRATION_LOCK: i64 = 0x6f74_7064; // "otpd"
+/// Connections per node (`nodes × this` must stay under the server's `max_connections`).
+const POOL_SIZE: usize = 16;
+/// How often the brand cache is reloaded whatever the notifications said.
+const BRAND_RELOAD: Duration = Duration::from_secs(30);
+/// How often a step is tried when the database reports a serialization failure or deadlock.
+const TRIES: u32 = 8;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// Seals brand records (they hold secrets).
+    keys: Arc<ServerKeys>,
+    brands: BrandCache,
+    /// How long a claimed delivery job stays with its node before another may take it.
+    lease_ms: i64,
+    stop: watch::Sender<bool>,
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The driver's text names the failed statement's problem; no parameter values.
+        Self::Engine(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Engine(format!("the database is unavailable: {e}"))
+    }
+}
+
+/// Whether the whole step may be tried again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
+/// A short, growing, jittered pause before try `n` (1-based) of a contended step.
+async fn back_off(n: u32) {
+    use rand::RngExt;
+    let ms = 2u64.saturating_pow(n.min(8)) + rand::rng().random_range(0..5);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db?sslmode=require`, several
+    /// hosts allowed), applies the migrations this database lacks, loads the brands, and
+    /// listens for brand changes made by other nodes. `Periodic` durability maps to
+    /// `synchronous_commit = off` (a crash of the database may lose the last few hundred
+    /// milliseconds of commits, never consistency).
+    pub async fn connect(
+        url: &str,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+        lease_ms: i64,
+    ) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Engine(format!("the store URL is not valid: {e}")))?;
+        config.application_name("otpd");
+        if durability == Durability::Periodic {
+            config.options("-c synchronous_commit=off");
+        }
+        config.connect_timeout(Duration::from_secs(10));
+        let tls = tls()?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Engine(format!("the connection pool: {e}")))?;
+        let (stop, stopped) = watch::channel(false);
+        let store = Self {
+            pool,
+            keys,
+            brands: BrandCache::default(),
+            lease_ms,
+            stop,
+        };
+        store.migrate().await?;
+        store.reload_brands().await?;
+        tokio::spawn(store.clone().follow_brands(config, tls, stopped));
+        Ok(store)
+    }
+
+    /// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction, while
+    /// holding an advisory lock (nodes starting together migrate once).
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS otpd_schema (version integer NOT NULL)")
+            .await?;
+        let found: Option<i32> = tx
+            .query_opt("SELECT max(version) FROM otpd_schema", &[])
+            .await?
+            .and_then(|row| row.get(0));
+        let found = found.unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                supported: u32::try_from(SCHEMA_VERSION).unwrap_or(0),
+            });
+        }
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            tx.batch_execute(sql).await?;
+            let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            tx.execute("INSERT INTO otpd_schema (version) VALUES ($1)", &[&version])
+                .await?;
+            tracing::info!(version, "applied a PostgreSQL schema migration");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads every brand into the cache.
+    async fn reload_brands(&self) -> Result<(), StoreError> {
+        let brands = self.brands().await?;
+        self.brands.replace_all(brands);
+        Ok(())
+    }
+
+    /// Keeps the brand cache in step with the other nodes: one connection LISTENs for
+    /// `otpd_brands` and reloads the brand it names; every [`BRAND_RELOAD`], and after a lost
+    /// connection, everything is reloaded.
+    async fn follow_brands(
+        self,
+        config: tokio_postgres::Config,
+        tls: tokio_postgres_rustls::MakeRustlsConnect,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        loop {
+            match config.connect(tls.clone()).await {
+                Ok((client, mut connection)) => {
+                    let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+                    let messages = tokio::spawn(async move {
+                        while let Some(message) =
+                            std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                        {
+                            match message {
+                                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                    let _ = tx.send(n.payload().to_owned());
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    });
+                    if client.batch_execute("LISTEN otpd_brands").await.is_ok() {
+                        // Changes made before LISTEN took effect.
+                        let _ = self.reload_brands().await;
+                        loop {
+                            tokio::select! {
+                                name = changed.recv() => match name {
+                                    Some(name) => self.reload_brand(&name).await,
+                                    None => break, // the connection ended
+                                },
+                                () = tokio::time::sleep(BRAND_RELOAD) => {
+                                    if let Err(e) = self.reload_brands().await {
+                                        tracing::warn!(error = %e, "reloading the brands failed");
+                                    }
+                                }
+                                _ = stopped.changed() => {
+                                    messages.abort();
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    messages.abort();
+                }
+                Err(e) => tracing::warn!(error = %e, "listening for brand changes failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    async fn reload_brand(&self, name: &str) {
+        let Ok(name) = BrandName::parse(name) else {
+            return;
+        };
+        match self.brand(&name).await {
+            Ok(Some(brand)) => self.brands.put(brand),
+            Ok(None) => self.brands.remove(&name),
+            Err(e) => tracing::warn!(error = %e, brand = %name, "reloading a brand failed"),
+        }
+    }
+
+    /// The brand from memory: no I/O on the request path.
+    pub fn loaded_brand(&self, name: &BrandName) -> Option<Arc<LoadedBrand>> {
+        self.brands.get(name)
+    }
+
+    fn cache_brand(&self, brand: Brand) {
+        self.brands.put(brand);
+    }
+
+    /// Stops following brand changes and closes the pool.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let _ = self.stop.send(true);
+        self.pool.close();
+        Ok(())
+    }
+
+    /// Readiness: the database answers and accepts a write.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO settings (name, value) VALUES ('ready_probe', 'true')
+                 ON CONFLICT (name) DO NOTHING",
+                &[],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// TLS to the database, verified against the web's root certificates (`sslmode=require` or
+/// `prefer` in the URL; `disable` for a database on loopback).
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Engine(format!("TLS to the database: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
