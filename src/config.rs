@@ -50,7 +50,8 @@ pub struct Config {
     #[serde(serialize_with = "redacted")]
     pub store_url: Option<Secret>,
     /// How long a node keeps a delivery job it claimed before another node may take it (a
-    /// node that dies mid-send): longer than the longest send.
+    /// node that dies mid-send). Shorter than a send (channels time out after up to 60 s),
+    /// another node may send the same code again: harmless, but a second message.
     pub delivery_lease_seconds: u64,
     /// Where each setting that is not a default came from (setting name → source).
     #[serde(skip)]
@@ -282,9 +283,8 @@ impl Config {
         if !(1..=3650).contains(&self.log_retention_days) {
             return bad("logRetentionDays must be between 1 and 3650");
         }
-        // The longest send is 62 s (a channel's 60 s timeout and a margin).
-        if !(65..=3600).contains(&self.delivery_lease_seconds) {
-            return bad("deliveryLeaseSeconds must be between 65 and 3600");
+        if !(10..=3600).contains(&self.delivery_lease_seconds) {
+            return bad("deliveryLeaseSeconds must be between 10 and 3600");
         }
         if let Some(url) = &self.store_url
             && !(url.expose().starts_with("postgres://")

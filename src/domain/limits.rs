@@ -77,7 +77,9 @@ pub fn charge(
 ) -> Result<Usage, Refusal> {
     let now_ms = now.as_millisecond();
     let current = usage.cloned().unwrap_or_default();
-    if let Some(last) = current.last_issued_ms {
+    // No cooldown, no check: with several nodes (or a request that waited for the customer's
+    // lock) `now` may be a few milliseconds before the last issue, which is not "too soon".
+    if let Some(last) = current.last_issued_ms.filter(|_| policy.cooldown_secs > 0) {
         let ready_at = last + i64::from(policy.cooldown_secs) * 1000;
         if now_ms < ready_at {
             let wait = u64::try_from((ready_at - now_ms + 999) / 1000).unwrap_or(1);
@@ -184,6 +186,16 @@ mod tests {
             (ApiCode::ResendTooSoon, Some(20))
         );
         assert!(charge(Some(&u), ts("2026-11-26T10:00:30Z"), &p).is_ok());
+    }
+
+    #[test]
+    fn without_a_cooldown_an_issue_stamped_just_before_the_last_is_not_too_soon() {
+        // Another node (or a request that waited for the customer's lock) issued at 10:00:00.005;
+        // this request's clock read 10:00:00.
+        let tz = TimeZone::UTC;
+        let p = policy(&tz, 10, None, 0);
+        let last = charge(None, ts("2026-11-26T10:00:00.005Z"), &p).unwrap();
+        assert!(charge(Some(&last), ts("2026-11-26T10:00:00Z"), &p).is_ok());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod hygiene;
 mod keys;
+mod nodes;
 mod ops;
 mod persistence;
 mod signing;

@@ -127,7 +127,14 @@ impl PgStore {
             stop,
         };
         store.migrate().await?;
-        store.reload_brands().await?;
+        store.reload_brands().await.map_err(|e| match e {
+            StoreError::Decode("brand", _) => StoreError::Engine(
+                "this node's server keys cannot open the database's brands: every node of an \
+                 installation needs the same key ring (server-keys.json or OTPD_SERVER_KEYS)"
+                    .into(),
+            ),
+            e => e,
+        })?;
         tokio::spawn(store.clone().follow_brands(config, tls, stopped));
         Ok(store)
     }
