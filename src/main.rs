@@ -50,6 +50,8 @@ enum Command {
     Sign(cli::sign::SignArgs),
     /// Restore a backup into a new data directory (no server running on it).
     Restore(cli::backup::RestoreArgs),
+    /// Move a stopped installation's embedded store into an empty PostgreSQL database.
+    Migrate(cli::migrate::MigrateArgs),
     /// The server key ring (code hashes, sealing, token signing): list, rotate, remove keys.
     Keys(cli::keys::KeysArgs),
     #[command(flatten)]
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args, cli.data_dir.clone()).await,
             Command::Sign(args) => cli::sign::run(&args),
             Command::Restore(args) => cli::backup::restore(&args, &data_dir()),
+            Command::Migrate(args) => cli::migrate::migrate(&args, &data_dir()).await,
             Command::Keys(args) => cli::keys::run(&args, &data_dir()),
             Command::Admin(cmd) => cli::run_admin(cmd, &data_dir()).await,
             Command::Completions { shell } => {

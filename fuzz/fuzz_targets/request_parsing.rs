@@ -159,10 +159,13 @@ fn reset(w: &World) {
     s.clock
         .set(jiff::Timestamp::from_millisecond(NOW_MS).expect("NOW"));
     let far = NOW_MS + 10 * 365 * 86_400_000;
-    s.store.sweep(far, 0).expect("sweeping the store");
-    for job in s.store.due_jobs(far, usize::MAX).expect("the outbox") {
-        s.store.finish_job(&job).expect("draining the outbox");
-    }
+    w.runtime.block_on(async {
+        s.store.sweep(far, 0).await.expect("sweeping the store");
+        let claimed = s.store.claim_jobs(far, usize::MAX).await.expect("the outbox");
+        for job in claimed {
+            s.store.finish_job(&job).await.expect("draining the outbox");
+        }
+    });
     let mobile = Identifier::parse(IdentifierType::Mobile, "84901234567").expect("a mobile");
     let email = Identifier::parse(IdentifierType::Email, "jane@example.com").expect("an e-mail");
     let username = Identifier::parse(IdentifierType::Username, "jane").expect("a username");
@@ -208,7 +211,9 @@ fn reset(w: &World) {
         holding_code(session(SIGNED_SESSION, &signed, &mobile, Flow::Mobile)),
         by_username,
     ] {
-        s.store.insert_session(&fixed).expect("a fixed session");
+        w.runtime
+            .block_on(s.store.insert_session(&fixed))
+            .expect("a fixed session");
     }
 }
 

@@ -10,6 +10,7 @@ mod client;
 pub mod keys;
 mod limit;
 mod log;
+pub mod migrate;
 mod operator;
 pub mod output;
 pub mod sign;

@@ -210,6 +210,39 @@ pub struct StatRow {
 /// The SHA-256 of a session token or setup token: what the store keys them by.
 pub type TokenDigest = [u8; 32];
 
+/// One stored record of any kind, as `otpd migrate` moves it from one engine to another:
+/// decoded, so each engine writes it its own way.
+#[derive(Debug)]
+pub enum Record {
+    Brand(Brand),
+    Session(Session),
+    Usage {
+        brand: BrandName,
+        customer: Destination,
+        usage: Usage,
+    },
+    LimitOverride {
+        brand: BrandName,
+        customer: Destination,
+        limit: u32,
+    },
+    Job(OutboxJob),
+    Log(IssuanceRecord),
+    Nonce {
+        brand: BrandName,
+        hash: Vec<u8>,
+        expires_ms: i64,
+    },
+    Stat(StatRow),
+    Audit(AuditEntry),
+    Operator(Operator),
+    ConsoleSession {
+        key: TokenDigest,
+        session: ConsoleSession,
+    },
+    ServerSettings(RuntimeOverrides),
+}
+
 /// One kind of record's raw contents: (key, value) bytes. For tests that look for leaked
 /// codes, and for the store-size benchmark.
 pub type RawRecords = Vec<(Vec<u8>, Vec<u8>)>;
@@ -831,6 +864,40 @@ impl Store {
                     .into(),
             )),
         }
+    }
+
+    /// Moves every record of this (embedded) store into `to`, an empty PostgreSQL store;
+    /// returns how many. Run while no server uses either.
+    pub async fn migrate_to(&self, to: &Store) -> Result<u64, StoreError> {
+        let (Engine::Embedded(from), Engine::Postgres(into)) = (&self.engine, &to.engine) else {
+            return Err(StoreError::Engine(
+                "otpd migrate moves an embedded store into PostgreSQL".into(),
+            ));
+        };
+        if !into.is_empty().await? {
+            return Err(StoreError::Engine(
+                "the database already holds brands or operators: migrate into an empty one".into(),
+            ));
+        }
+        // The embedded engine reads on a blocking thread; the records stream through a
+        // bounded channel, so the store never sits in memory whole.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(1024);
+        let from = from.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            from.export(&mut |r| {
+                tx.blocking_send(r)
+                    .map_err(|_| StoreError::Engine("the import stopped".into()))
+            })
+        });
+        let mut n = 0;
+        while let Some(r) = rx.recv().await {
+            into.import(r).await?;
+            n += 1;
+        }
+        reader
+            .await
+            .map_err(|e| StoreError::Engine(format!("reading the store failed: {e}")))??;
+        Ok(n)
     }
 
     /// Every record as stored, by kind: for tests that look for leaked codes and for the

@@ -24,7 +24,7 @@ struct Node {
     admin: String,
     token: String,
     output: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -39,10 +39,21 @@ impl Node {
     /// `otpd serve` on `db`, with its own data directory and the installation's key ring.
     async fn start(db: &str, keys: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let mut node = Self::serve(
+            dir.path(),
+            &[("OTPD_STORE_URL", db), ("OTPD_SERVER_KEYS", keys)],
+        )
+        .await;
+        node._dir = Some(dir);
+        node
+    }
+
+    /// `otpd serve` on the data directory `dir`, with `env` set.
+    async fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let (port, admin_port) = (free_port(), free_port());
         let mut child = Command::new(env!("CARGO_BIN_EXE_otpd"))
             .args(["serve", "--data-dir"])
-            .arg(dir.path())
+            .arg(dir)
             .args([
                 "--public-listen",
                 &format!("127.0.0.1:{port}"),
@@ -50,8 +61,9 @@ impl Node {
                 &format!("127.0.0.1:{admin_port}"),
             ])
             .env("RUST_LOG", "info")
-            .env("OTPD_STORE_URL", db)
-            .env("OTPD_SERVER_KEYS", keys)
+            .env_remove("OTPD_STORE_URL")
+            .env_remove("OTPD_SERVER_KEYS")
+            .envs(env.iter().copied())
             .env("OTPD_CLIENT_RATE_LIMIT_PER_MINUTE", "0")
             .env("OTPD_DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
             .stdout(Stdio::piped())
@@ -74,7 +86,7 @@ impl Node {
                 .await
                 .is_ok_and(|r| r.status() == 200)
             {
-                let token = std::fs::read_to_string(dir.path().join(otpd::ADMIN_TOKEN_FILE))
+                let token = std::fs::read_to_string(dir.join(otpd::ADMIN_TOKEN_FILE))
                     .unwrap()
                     .trim()
                     .to_owned();
@@ -85,7 +97,7 @@ impl Node {
                     admin: format!("http://127.0.0.1:{admin_port}/admin/api"),
                     token,
                     output,
-                    _dir: dir,
+                    _dir: None,
                 };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -104,6 +116,17 @@ impl Node {
             .await
             .unwrap();
         (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        assert!(
+            self.child.wait().unwrap().success(),
+            "otpd did not stop cleanly"
+        );
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -540,4 +563,105 @@ async fn a_node_with_another_key_ring_refuses_to_start_and_says_why() {
     let said =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("the same key ring"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_embedded_installation_moves_to_postgres_with_everything_in_it() {
+    let Some(server) = postgres_server() else {
+        eprintln!("not run on the embedded store: needs PostgreSQL (scripts/test-postgres.sh)");
+        return;
+    };
+    let db = fresh_database(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // One machine on the embedded store: a code issued (not yet validated), a customer's own
+    // limit, and a delivery still queued (its gateway does not answer).
+    let single = Node::serve(dir.path(), &[]).await;
+    let mut body = single.session("+84981000001").await;
+    assert_eq!(single.post("/auth/v1/otp/generate", &body).await.0, 200);
+    let mut code = None;
+    assert!(
+        within(10, async || {
+            code = single.logged_codes().pop();
+            code.is_some()
+        })
+        .await
+    );
+    single
+        .admin(
+            reqwest::Method::PUT,
+            "/brands/DEMO/limits/MOBILE:+84981000001",
+            json!({"limit": 3}),
+        )
+        .await;
+    single
+        .admin(
+            reqwest::Method::PUT,
+            "/brands/DEMO/channels/SMS",
+            json!({"settings": {"provider": "http", "url": format!("http://127.0.0.1:{}/send", free_port())}}),
+        )
+        .await;
+    let queued = single.session("+84981000002").await;
+    assert_eq!(single.post("/auth/v1/otp/generate", &queued).await.0, 200);
+    let log_before = single
+        .admin(reqwest::Method::GET, "/log?limit=500", json!(null))
+        .await["records"]
+        .as_array()
+        .unwrap()
+        .len();
+    single.stop();
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["migrate", "--to", &db])
+        .env_remove("OTPD_STORE_URL")
+        .output()
+        .await
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "otpd migrate failed: {said}");
+    assert!(said.contains("Moved"), "{said}");
+
+    // The same installation, now on PostgreSQL (same data directory: the same server keys).
+    let node = Node::serve(dir.path(), &[("OTPD_STORE_URL", &db)]).await;
+    body["otp"] = json!(code.unwrap());
+    let (status, answer) = node.post("/auth/v1/otp/validate", &body).await;
+    assert_eq!(
+        status, 200,
+        "the code issued before the move validates after it: {answer}"
+    );
+    let limit = node
+        .admin(
+            reqwest::Method::GET,
+            "/brands/DEMO/limits/MOBILE:+84981000001",
+            json!(null),
+        )
+        .await;
+    assert_eq!(
+        (limit["overrideLimit"].as_u64(), limit["issued"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let brand = node
+        .admin(reqwest::Method::GET, "/brands/DEMO", json!(null))
+        .await;
+    assert_eq!(brand["channels"]["SMS"]["provider"], "HTTP", "{brand}");
+    let log_after = node
+        .admin(reqwest::Method::GET, "/log?limit=500", json!(null))
+        .await["records"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(log_after, log_before);
+    let (client, connection) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let jobs: i64 = client
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(jobs, 1, "the queued delivery moved");
 }

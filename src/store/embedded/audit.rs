@@ -40,7 +40,7 @@ struct AuditV2 {
     after: Value,
 }
 
-fn decode(key: &[u8], bytes: &[u8]) -> Result<AuditEntry, StoreError> {
+pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<AuditEntry, StoreError> {
     let record: AuditRecord =
         serde_json::from_slice(bytes).map_err(|e| StoreError::Decode("audit", e.to_string()))?;
     let id = hex::encode(key);

@@ -9,6 +9,7 @@
 mod audit;
 mod backup;
 mod brands;
+mod export;
 mod flusher;
 mod housekeeping;
 mod jobs;

@@ -70,7 +70,7 @@ fn encode_operator(o: &Operator) -> Result<Vec<u8>, StoreError> {
     }))
 }
 
-fn decode_operator(bytes: &[u8]) -> Result<Operator, StoreError> {
+pub(super) fn decode_operator(bytes: &[u8]) -> Result<Operator, StoreError> {
     let bad = |e: String| StoreError::Decode("operator", e);
     let OperatorRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     Ok(Operator {
@@ -94,7 +94,7 @@ fn encode_session(s: &ConsoleSession) -> Result<Vec<u8>, StoreError> {
     }))
 }
 
-fn decode_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
+pub(super) fn decode_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
     let bad = |e: String| StoreError::Decode("console session", e);
     let SessionRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     Ok(ConsoleSession {

@@ -15,7 +15,7 @@ pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
     k
 }
 
-fn parse_key(k: &[u8]) -> Option<(u32, String, Counter)> {
+pub(super) fn parse_key(k: &[u8]) -> Option<(u32, String, Counter)> {
     let hour = u32::from_be_bytes(k.get(..4)?.try_into().ok()?);
     let rest = std::str::from_utf8(k.get(4..)?).ok()?;
     let (brand, name) = rest.split_once('\0')?;

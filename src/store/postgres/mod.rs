@@ -16,6 +16,7 @@
 
 mod admin;
 mod housekeeping;
+mod import;
 mod issuing;
 mod jobs;
 mod log;

@@ -1,0 +1,131 @@
+//! Records moved in from another engine (`otpd migrate`): each written as this engine writes
+//! it, none overwriting what is there (the move goes into an empty database).
+
+use super::PgStore;
+use super::issuing::{INSERT_LOG, log_columns};
+use crate::store::{Record, StoreError, records, usage_expires_ms};
+
+impl PgStore {
+    pub async fn import(&self, record: Record) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        match record {
+            Record::Brand(b) => {
+                drop(client);
+                self.put_brand(&b).await?;
+            }
+            Record::Session(s) => {
+                client
+                    .execute(
+                        "INSERT INTO sessions (id, expires_ms, body) VALUES ($1, $2, $3)
+                         ON CONFLICT DO NOTHING",
+                        &[&s.id.as_str(), &s.expires_ms, &records::encode_session(&s)?],
+                    )
+                    .await?;
+            }
+            Record::Usage {
+                brand,
+                customer,
+                usage,
+            } => {
+                client
+                    .execute(
+                        "INSERT INTO usage (brand, customer, expires_ms, body)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        &[
+                            &brand.as_str(),
+                            &customer.key(),
+                            &usage_expires_ms(&usage),
+                            &records::encode_usage(&usage)?,
+                        ],
+                    )
+                    .await?;
+            }
+            Record::LimitOverride {
+                brand,
+                customer,
+                limit,
+            } => {
+                drop(client);
+                self.set_limit_override(&brand, &customer, Some(limit))
+                    .await?;
+            }
+            Record::Job(j) => {
+                client
+                    .execute(
+                        "INSERT INTO outbox (id, due_ms, body) VALUES ($1, $2, $3)
+                         ON CONFLICT DO NOTHING",
+                        &[&j.id, &j.due_ms, &records::encode_job(&j)?],
+                    )
+                    .await?;
+            }
+            Record::Log(r) => {
+                let c = log_columns(&r);
+                client
+                    .execute(
+                        &format!("{INSERT_LOG} ON CONFLICT DO NOTHING"),
+                        &[
+                            &r.id,
+                            &r.brand,
+                            &c.customer,
+                            &r.time_ms,
+                            &c.outcome,
+                            &c.channel,
+                            &c.delivery,
+                            &r.test,
+                            &records::encode_log(&r)?,
+                        ],
+                    )
+                    .await?;
+            }
+            Record::Nonce {
+                brand,
+                hash,
+                expires_ms,
+            } => {
+                drop(client);
+                self.remember_nonce(&brand, &hash, expires_ms).await?;
+            }
+            Record::Stat(row) => {
+                let hour = i32::try_from(row.hour).unwrap_or(i32::MAX);
+                let count = i64::try_from(row.count).unwrap_or(i64::MAX);
+                client
+                    .execute(
+                        "INSERT INTO stats (hour, brand, counter, count) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT DO NOTHING",
+                        &[&hour, &row.brand, &row.counter.name(), &count],
+                    )
+                    .await?;
+            }
+            Record::Audit(e) => {
+                drop(client);
+                self.append_audit(&e).await?;
+            }
+            Record::Operator(o) => {
+                drop(client);
+                self.create_operator(&o).await?;
+            }
+            Record::ConsoleSession { key, session } => {
+                drop(client);
+                self.create_console_session(&key, &session).await?;
+            }
+            Record::ServerSettings(o) => {
+                drop(client);
+                self.put_runtime_overrides(&o).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the database holds nothing an operator made (no brand, no operator): what
+    /// `otpd migrate` moves into.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_one(
+                "SELECT NOT EXISTS (SELECT 1 FROM brands) AND NOT EXISTS (SELECT 1 FROM operators)",
+                &[],
+            )
+            .await?
+            .get(0))
+    }
+}
