@@ -665,3 +665,38 @@ async fn an_embedded_installation_moves_to_postgres_with_everything_in_it() {
         .get(0);
     assert_eq!(jobs, 1, "the queued delivery moved");
 }
+
+#[tokio::test]
+async fn a_database_from_a_newer_otpd_is_refused_not_misread() {
+    let Some((nodes, db, keys)) = three_nodes().await else {
+        return;
+    };
+    drop(nodes);
+    let (client, connection) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("INSERT INTO otpd_schema (version) VALUES (99)", &[])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--public-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .env("OTPD_STORE_URL", &db)
+        .env("OTPD_SERVER_KEYS", &keys)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success(), "an older otpd served a newer schema");
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("store schema 99"), "{said}");
+}

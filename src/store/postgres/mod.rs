@@ -273,7 +273,7 @@ impl PgStore {
         client
             .execute(
                 "INSERT INTO settings (name, value) VALUES ('ready_probe', 'true')
-                 ON CONFLICT (name) DO NOTHING",
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
                 &[],
             )
             .await?;
