@@ -4,9 +4,9 @@
 mod admin;
 mod codes;
 mod concurrency;
-mod crash;
 mod delivery;
 mod docs;
+mod embedded;
 mod flow;
 mod hardening;
 mod helpers;

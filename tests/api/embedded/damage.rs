@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::helpers::{App, copy_dir, spawn_app};
+use crate::admin::helpers::{App, copy_dir, spawn_app};
 
 const BRANDS: usize = 30;
 
@@ -294,4 +294,53 @@ async fn a_sound_store_starts_and_a_store_without_a_manifest_gets_one() {
     assert!(!start_refuses_or_serves_everything(&known, "no manifest").await);
     assert!(manifest.exists());
     assert!(!start_refuses_or_serves_everything(&known, "sound").await);
+}
+
+#[tokio::test]
+async fn internal_failures_answer_1503_and_1502_without_details() {
+    if !crate::helpers::on_embedded_store("damages a record in the embedded store's files") {
+        return;
+    }
+    let app = crate::helpers::spawn_app().await;
+    let session = app.session("MOBILE", crate::helpers::MOBILE).await;
+    // A damaged session record: the store cannot decode it.
+    let app = app
+        .restart_after(|dir| {
+            let db = sled::open(dir.join("store")).unwrap();
+            db.open_tree("sessions")
+                .unwrap()
+                .insert(session.as_bytes(), &b"\xff\xfe not a record"[..])
+                .unwrap();
+            db.flush().unwrap();
+        })
+        .await;
+    let (status, body, _) = app
+        .generate("MOBILE", crate::helpers::MOBILE, &session)
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            500,
+            json!({"status": {"success": false, "code": 1503, "message": "Unable to generate OTP"}})
+        )
+    );
+    let (status, body) = app
+        .validate("MOBILE", crate::helpers::MOBILE, &session, "123456")
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            500,
+            json!({"status": {"success": false, "code": 1502, "message": "Unable to validate OTP"}})
+        )
+    );
+    let logs =
+        String::from_utf8_lossy(&crate::helpers::captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("reading a session failed"),
+        "the cause is in the server log"
+    );
+    // The server still serves everything else.
+    let other = app.session("MOBILE", "+84900000009").await;
+    assert_eq!(app.generate("MOBILE", "+84900000009", &other).await.0, 200);
 }

@@ -12,7 +12,7 @@ use otpd::domain::signature::{SignedFields, sign};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{App, copy_dir, wrap};
+use crate::admin::helpers::{App, copy_dir, wrap};
 use crate::helpers::{spawn_with, test_config};
 
 /// A server on a copy of fixture `name`, its clock a minute after the fixture was made.
