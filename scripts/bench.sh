@@ -28,7 +28,10 @@
 #   BENCH_ROUNDS           alternations per scenario and connection count (default 2)
 #   BENCH_ONLY             run only the scenarios whose name contains this (token/generate,
 #                          otp/generate, otp/validate, email)
-#   BENCH_MODES            durability modes (default "flush-each periodic")
+#   BENCH_MODES            durability modes (default "flush-each periodic"); "postgres:MODE"
+#                          runs otpd on PostgreSQL (a throwaway cluster from Debian's
+#                          postgresql, fsync on, a fresh database per mode) instead of the
+#                          embedded store, e.g. "flush-each postgres:flush-each"
 #   BENCH_CONNECTIONS      connection counts (default "32 1")
 #   BENCH_SESSIONS         customers for otp/generate and email (default 4000)
 #   BENCH_VALIDATE_PAIRS   codes per otp/validate run (default: from the token/generate rate)
@@ -90,6 +93,9 @@ cleanup() {
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    if [[ -d $WORK/pg ]]; then
+        "$ROOT/scripts/pg-cluster.sh" stop "$WORK/pg" || true
+    fi
     if [[ ${BENCH_KEEP:-} == 1 ]]; then
         echo "bench.sh: work directory kept: $WORK" >&2
     else
@@ -144,13 +150,30 @@ SINK_ADDR=$(wait_for "$WORK/smtp-sink.log" '127\.0\.0\.1:[0-9]+')
 SINK_PORT=${SINK_ADDR##*:}
 log "bare endpoint $BARE_URL, SMTP sink $SINK_ADDR, work directory $WORK"
 
-# start_otpd MODE: a fresh otpd on a new data directory; sets DATA, OTPD_LOG, PUBLIC, ADMIN, OTPD_PID.
+# pg_database NAME: a new database on the run's PostgreSQL cluster (started on first use);
+# prints its URL.
+PG_BASE=
+pg_database() {
+    if [[ -z $PG_BASE ]]; then
+        chmod 755 "$WORK" # the cluster runs as the postgres user
+        PG_BASE=$(PG_DURABLE=1 "$ROOT/scripts/pg-cluster.sh" start "$WORK/pg")
+        log "PostgreSQL at $PG_BASE (fsync on)"
+    fi
+    psql "$PG_BASE" -qc "CREATE DATABASE $1" >&2
+    echo "${PG_BASE%/*}/$1?sslmode=disable"
+}
+
+# start_otpd MODE: a fresh otpd on a new data directory (and, for postgres:DURABILITY, a new
+# database); sets DATA, OTPD_LOG, PUBLIC, ADMIN, OTPD_PID.
 start_otpd() {
-    local mode=$1
-    DATA=$WORK/data-$mode
-    OTPD_LOG=$WORK/otpd-$mode.log
+    local mode=$1 durability=${1#postgres:}
+    DATA=$WORK/data-${mode/:/-}
+    OTPD_LOG=$WORK/otpd-${mode/:/-}.log
     mkdir -p "$DATA"
-    local env=(OTPD_DURABILITY="$mode" OTPD_CLIENT_RATE_LIMIT_PER_MINUTE=0)
+    local env=(OTPD_DURABILITY="$durability" OTPD_CLIENT_RATE_LIMIT_PER_MINUTE=0)
+    if [[ $mode == postgres:* ]]; then
+        env+=(OTPD_STORE_URL="$(pg_database "bench_${durability/-/_}")")
+    fi
     if [[ -n ${BENCH_DELIVERY_WORKERS:-} ]]; then
         env+=(OTPD_DELIVERY_WORKERS="$BENCH_DELIVERY_WORKERS")
     fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests, from Debian's postgresql package (no Docker, no
-# download): loopback only, fsync off (test data), trust authentication.
+# download): loopback only, fsync off (test data), trust authentication. PG_DURABLE=1 keeps
+# fsync on (benchmarks: a commit costs what it costs in production).
 #
 #   scripts/pg-cluster.sh start DIR   creates and starts a cluster in DIR; prints its URL
 #   scripts/pg-cluster.sh stop DIR    stops it and removes DIR
@@ -31,9 +32,9 @@ start)
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null
+  options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300"
+  [ "${PG_DURABLE:-}" = 1 ] || options="$options -c fsync=off -c full_page_writes=off"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "$options" start >/dev/null
   echo "postgres://postgres@127.0.0.1:$port/postgres"
   ;;
 stop)
