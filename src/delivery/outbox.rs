@@ -83,12 +83,17 @@ impl Outbox {
         let _drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
     }
 
-    /// Claims as many due jobs as there are free workers (and a few more, which wait for a
-    /// worker), and starts a send for each.
+    /// Claims due jobs for the free workers (the store says how many ahead), and starts a send
+    /// for each.
     async fn dispatch_due(&self, slots: &Arc<Semaphore>) {
         let now = self.clock.now_ms();
-        let busy = self.workers - slots.available_permits();
-        let due = match self.store.claim_jobs(now, busy + self.workers * 4).await {
+        let max = self
+            .store
+            .claim_size(slots.available_permits(), self.workers);
+        if max == 0 {
+            return;
+        }
+        let due = match self.store.claim_jobs(now, max).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::error!(error = %e, "claiming outbox jobs failed");

@@ -630,6 +630,17 @@ impl Store {
         }
     }
 
+    /// How many due jobs one claim should take while `free` of `workers` delivery workers are
+    /// idle. The embedded engine takes a batch ahead (claims are free to hold; fewer passes over
+    /// the outbox); PostgreSQL only what the free workers start at once, since a claim starts
+    /// the job's lease and a job left waiting past it would be sent again by another node.
+    pub fn claim_size(&self, free: usize, workers: usize) -> usize {
+        match &self.engine {
+            Engine::Embedded(_) => (workers - free.min(workers)) + workers * 4,
+            Engine::Postgres(_) => free,
+        }
+    }
+
     /// Puts a claimed job back for a later try: `next` (the same job) says when and how.
     /// `false` when the claim was lost (the job is no longer this worker's).
     pub async fn retry_job(

@@ -92,7 +92,12 @@ impl Node {
                     .to_owned();
                 return Self {
                     child,
-                    http: reqwest::Client::new(),
+                    // Idle connections are dropped before the server's 5 s header timeout
+                    // closes them (a request sent on one as it closes fails).
+                    http: reqwest::Client::builder()
+                        .pool_idle_timeout(Duration::from_secs(1))
+                        .build()
+                        .unwrap(),
                     base,
                     admin: format!("http://127.0.0.1:{admin_port}/admin/api"),
                     token,
