@@ -15,6 +15,7 @@ mod keys;
 mod nodes;
 mod ops;
 mod persistence;
+mod process;
 mod signing;
 mod sweep;
 mod tls;

@@ -4,8 +4,7 @@
 //! lease, and a brand changed through one node is in force on the others within 2 seconds.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{fresh_database, postgres_server};
+use crate::process::{free_port, logged_codes, serve};
 
 /// The lease the nodes run with: a job held by a killed node is due again this soon.
 const LEASE_SECONDS: &str = "10";
@@ -25,14 +25,6 @@ struct Node {
     token: String,
     output: Arc<Mutex<String>>,
     _dir: Option<tempfile::TempDir>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Node {
@@ -51,7 +43,8 @@ impl Node {
     /// `otpd serve` on the data directory `dir`, with `env` set.
     async fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let (port, admin_port) = (free_port(), free_port());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_otpd"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_otpd"));
+        command
             .args(["serve", "--data-dir"])
             .arg(dir)
             .args([
@@ -60,56 +53,30 @@ impl Node {
                 "--admin-listen",
                 &format!("127.0.0.1:{admin_port}"),
             ])
-            .env("RUST_LOG", "info")
             .env_remove("OTPD_STORE_URL")
             .env_remove("OTPD_SERVER_KEYS")
             .envs(env.iter().copied())
             .env("OTPD_CLIENT_RATE_LIMIT_PER_MINUTE", "0")
-            .env("OTPD_DELIVERY_LEASE_SECONDS", LEASE_SECONDS)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let sink = output.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..150 {
-            if reqwest::get(format!("{base}/health/ready"))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                let token = std::fs::read_to_string(dir.join(otpd::ADMIN_TOKEN_FILE))
-                    .unwrap()
-                    .trim()
-                    .to_owned();
-                return Self {
-                    child,
-                    // Idle connections are dropped before the server's 5 s header timeout
-                    // closes them (a request sent on one as it closes fails).
-                    http: reqwest::Client::builder()
-                        .pool_idle_timeout(Duration::from_secs(1))
-                        .build()
-                        .unwrap(),
-                    base,
-                    admin: format!("http://127.0.0.1:{admin_port}/admin/api"),
-                    token,
-                    output,
-                    _dir: None,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            .env("OTPD_DELIVERY_LEASE_SECONDS", LEASE_SECONDS);
+        let serving = serve(command, port).await;
+        let token = std::fs::read_to_string(dir.join(otpd::ADMIN_TOKEN_FILE))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Self {
+            child: serving.child,
+            // Idle connections are dropped before the server's 5 s header timeout closes
+            // them (a request sent on one as it closes fails).
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(1))
+                .build()
+                .unwrap(),
+            base: serving.base,
+            admin: format!("http://127.0.0.1:{admin_port}/admin/api"),
+            token,
+            output: serving.output,
+            _dir: None,
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("otpd did not start: {}", output.lock().unwrap());
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -158,18 +125,7 @@ impl Node {
 
     /// The codes in this node's LOG-channel lines (`text=<code> is your DEMO code…`).
     fn logged_codes(&self) -> Vec<String> {
-        self.output
-            .lock()
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("LOG channel delivery"))
-            .filter_map(|l| {
-                l.split("text=")
-                    .nth(1)
-                    .and_then(|t| t.split_whitespace().next())
-                    .map(str::to_owned)
-            })
-            .collect()
+        logged_codes(&self.output)
     }
 
     fn kill(mut self) {
@@ -278,6 +234,24 @@ where
     answers
 }
 
+/// `n` otp/generate requests for `mobile` over 30 sessions opened on the three nodes in turn,
+/// request `i` sent to node `i % 3`.
+async fn generate_burst(
+    nodes: &Arc<Vec<Node>>,
+    mobile: &str,
+    n: usize,
+) -> BTreeMap<(u16, i64), usize> {
+    let mut sessions = Vec::new();
+    for i in 0..30 {
+        sessions.push(nodes[i % 3].session(mobile).await);
+    }
+    burst(n, |i| {
+        let (nodes, body) = (nodes.clone(), sessions[i % 30].clone());
+        async move { nodes[i % 3].post("/auth/v1/otp/generate", &body).await }
+    })
+    .await
+}
+
 fn code(body: &Value) -> i64 {
     body["status"]["code"].as_i64().unwrap_or_default()
 }
@@ -325,15 +299,7 @@ async fn three_nodes_keep_the_limits_single_use_and_brand_changes_exact() {
 
     // 1,000 concurrent generates for one customer, over 30 sessions, spread over the nodes:
     // exactly the limit succeeds.
-    let mut sessions = Vec::new();
-    for i in 0..30 {
-        sessions.push(nodes[i % 3].session("+84911111111").await);
-    }
-    let answers = burst(1000, |i| {
-        let (nodes, body) = (nodes.clone(), sessions[i % 30].clone());
-        async move { nodes[i % 3].post("/auth/v1/otp/generate", &body).await }
-    })
-    .await;
+    let answers = generate_burst(&nodes, "+84911111111", 1000).await;
     assert_eq!(
         answers,
         BTreeMap::from([((200, 200), 7), ((429, 1534), 993)]),
@@ -348,25 +314,22 @@ async fn three_nodes_keep_the_limits_single_use_and_brand_changes_exact() {
             json!({"dailyOtpLimit": 1000, "resendCooldownSeconds": 30}),
         )
         .await;
-    let applied = within(2, async || {
-        let body = nodes[0].session("+84922222222").await;
-        let (status, _) = nodes[2].post("/auth/v1/otp/generate", &body).await;
-        status == 200
-    })
-    .await;
-    assert!(
-        applied,
-        "the new limit was not in force everywhere after 2 s"
-    );
-    let mut sessions = Vec::new();
-    for i in 0..30 {
-        sessions.push(nodes[i % 3].session("+84933333333").await);
+    for (n, node) in nodes.iter().enumerate() {
+        // In force on a node when a second code for a new customer is refused 1701 there.
+        let mut attempt = 0;
+        let applied = within(2, async || {
+            attempt += 1;
+            let body = node.session(&format!("+849222{n}{attempt:04}")).await;
+            node.post("/auth/v1/otp/generate", &body).await;
+            code(&node.post("/auth/v1/otp/generate", &body).await.1) == 1701
+        })
+        .await;
+        assert!(
+            applied,
+            "the cooldown was not in force on node {n} after 2 s"
+        );
     }
-    let answers = burst(300, |i| {
-        let (nodes, body) = (nodes.clone(), sessions[i % 30].clone());
-        async move { nodes[i % 3].post("/auth/v1/otp/generate", &body).await }
-    })
-    .await;
+    let answers = generate_burst(&nodes, "+84933333333", 300).await;
     assert_eq!(
         answers,
         BTreeMap::from([((200, 200), 1), ((429, 1701), 299)]),

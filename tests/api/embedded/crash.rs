@@ -2,9 +2,8 @@
 //! counted OTPs) is there after a restart. Also reads codes from the LOG channel's output, as
 //! the README's quick start does.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use otpd::domain::{Brand, BrandName, ChannelKind, DeliveryStatus};
 use otpd::store::{Durability, Store};
 
 use crate::delivery::Gateway;
+use crate::process::{free_port, logged_codes, serve};
 use serde_json::{Value, json};
 
 struct Otpd {
@@ -21,14 +21,6 @@ struct Otpd {
 }
 
 const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn start(dir: &std::path::Path) -> Otpd {
     start_at(dir, None).await
@@ -55,7 +47,7 @@ async fn start_with(dir: &std::path::Path, ahead: Option<&str>, env: &[(&str, &s
             .env("FAKETIME", offset)
             .env("DONT_FAKE_MONOTONIC", "1");
     }
-    let mut child = command
+    command
         .args(["serve", "--data-dir"])
         .arg(dir)
         .args([
@@ -64,41 +56,15 @@ async fn start_with(dir: &std::path::Path, ahead: Option<&str>, env: &[(&str, &s
             "--admin-listen",
             "127.0.0.1:0",
         ])
-        .env("RUST_LOG", "info")
         .env("OTPD_CLIENT_RATE_LIMIT_PER_MINUTE", "0")
         .env_remove("OTPD_SERVER_KEYS")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let output = Arc::new(Mutex::new(String::new()));
-    let sink = output.clone();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/health/ready"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return Otpd {
-                child,
-                output,
-                base,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        .envs(env.iter().copied());
+    let serving = serve(command, port).await;
+    Otpd {
+        child: serving.child,
+        output: serving.output,
+        base: serving.base,
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("otpd did not start: {}", output.lock().unwrap());
 }
 
 impl Otpd {
@@ -126,18 +92,7 @@ impl Otpd {
 
     /// The codes in the LOG-channel lines so far (`text=<code> is your DEMO code…`).
     fn logged_codes(&self) -> Vec<String> {
-        self.output
-            .lock()
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("LOG channel delivery"))
-            .filter_map(|l| {
-                l.split("text=")
-                    .nth(1)
-                    .and_then(|t| t.split_whitespace().next())
-                    .map(str::to_owned)
-            })
-            .collect()
+        logged_codes(&self.output)
     }
 
     /// The last code logged, once at least `n` were logged and no more arrive for 300 ms
