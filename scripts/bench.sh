@@ -150,15 +150,18 @@ SINK_ADDR=$(wait_for "$WORK/smtp-sink.log" '127\.0\.0\.1:[0-9]+')
 SINK_PORT=${SINK_ADDR##*:}
 log "bare endpoint $BARE_URL, SMTP sink $SINK_ADDR, work directory $WORK"
 
-# pg_database NAME: a new database on the run's PostgreSQL cluster (started on first use);
-# prints its URL.
+# pg_up: the run's PostgreSQL cluster, started on first use (sets PG_BASE; not in a subshell).
 PG_BASE=
-pg_database() {
+pg_up() {
     if [[ -z $PG_BASE ]]; then
         chmod 755 "$WORK" # the cluster runs as the postgres user
         PG_BASE=$(PG_DURABLE=1 "$ROOT/scripts/pg-cluster.sh" start "$WORK/pg")
         log "PostgreSQL at $PG_BASE (fsync on)"
     fi
+}
+
+# pg_database NAME: a new database on the run's cluster; prints its URL.
+pg_database() {
     psql "$PG_BASE" -qc "CREATE DATABASE $1" >&2
     echo "${PG_BASE%/*}/$1?sslmode=disable"
 }
@@ -172,6 +175,7 @@ start_otpd() {
     mkdir -p "$DATA"
     local env=(OTPD_DURABILITY="$durability" OTPD_CLIENT_RATE_LIMIT_PER_MINUTE=0)
     if [[ $mode == postgres:* ]]; then
+        pg_up
         env+=(OTPD_STORE_URL="$(pg_database "bench_${durability/-/_}")")
     fi
     if [[ -n ${BENCH_DELIVERY_WORKERS:-} ]]; then
