@@ -2,7 +2,7 @@
 //! it, none overwriting what is there (the move goes into an empty database).
 
 use super::PgStore;
-use super::issuing::{INSERT_LOG, log_columns};
+use super::issuing::insert_log;
 use crate::store::{Record, StoreError, records, usage_expires_ms};
 
 impl PgStore {
@@ -58,25 +58,7 @@ impl PgStore {
                     )
                     .await?;
             }
-            Record::Log(r) => {
-                let c = log_columns(&r);
-                client
-                    .execute(
-                        &format!("{INSERT_LOG} ON CONFLICT DO NOTHING"),
-                        &[
-                            &r.id,
-                            &r.brand,
-                            &c.customer,
-                            &r.time_ms,
-                            &c.outcome,
-                            &c.channel,
-                            &c.delivery,
-                            &r.test,
-                            &records::encode_log(&r)?,
-                        ],
-                    )
-                    .await?;
-            }
+            Record::Log(r) => insert_log(&client, &r, &records::encode_log(&r)?).await?,
             Record::Nonce {
                 brand,
                 hash,

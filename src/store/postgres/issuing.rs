@@ -1,9 +1,11 @@
 //! Sessions, issuing, the signature replay cache, usage and limit overrides. Lock order
 //! everywhere: the session row, then the customer's usage row.
 
+use deadpool_postgres::GenericClient;
+
 use super::{PgStore, TRIES, back_off, retryable};
 use crate::domain::limits::Usage;
-use crate::domain::{BrandName, Destination, Refusal, Session, SessionId};
+use crate::domain::{BrandName, Destination, IssuanceRecord, Refusal, Session, SessionId};
 use crate::store::{IssueInput, IssueWrite, StoreError, records, usage_expires_ms};
 
 /// The limit an override row holds, as the domain counts it.
@@ -96,7 +98,6 @@ impl PgStore {
             .map(|j| Ok::<_, StoreError>((j, records::encode_job(j)?)))
             .transpose()?;
         let log_body = records::encode_log(input.log)?;
-        let log = log_columns(input.log);
         let brand = input.brand.as_str();
         let mut tries = 0;
         loop {
@@ -180,22 +181,7 @@ impl PgStore {
                         .await?;
                     tx.execute(&insert_job, &[&j.id, &j.due_ms, body]).await?;
                 }
-                let insert_log = tx.prepare_cached(INSERT_LOG).await?;
-                tx.execute(
-                    &insert_log,
-                    &[
-                        &input.log.id,
-                        &input.log.brand,
-                        &log.customer,
-                        &input.log.time_ms,
-                        &log.outcome,
-                        &log.channel,
-                        &log.delivery,
-                        &input.log.test,
-                        &log_body,
-                    ],
-                )
-                .await?;
+                insert_log(&tx, input.log, &log_body).await?;
                 tx.commit().await?;
                 Ok::<_, Failure>(Ok(()))
             };
@@ -383,23 +369,35 @@ impl From<Failure> for StoreError {
     }
 }
 
-pub(super) const INSERT_LOG: &str = "INSERT INTO issuance_log
-    (id, brand, customer, time_ms, outcome, channel, delivery, test, body)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-/// The columns of a log record that queries filter on.
-pub(super) struct LogColumns {
-    pub customer: Option<String>,
-    pub outcome: i32,
-    pub channel: Option<&'static str>,
-    pub delivery: &'static str,
-}
-
-pub(super) fn log_columns(r: &crate::domain::IssuanceRecord) -> LogColumns {
-    LogColumns {
-        customer: r.destination.clone(),
-        outcome: i32::from(r.outcome),
-        channel: r.channel.map(|c| c.as_str()),
-        delivery: r.delivery.as_str(),
-    }
+/// Writes a log record on `db`: the columns queries filter on, and `body` (the record as
+/// `records::encode_log` wrote it). A record already there (same id) stays as it is.
+pub(super) async fn insert_log(
+    db: &impl GenericClient,
+    r: &IssuanceRecord,
+    body: &[u8],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = db
+        .prepare_cached(
+            "INSERT INTO issuance_log
+                 (id, brand, customer, time_ms, outcome, channel, delivery, test, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .await?;
+    db.execute(
+        &stmt,
+        &[
+            &r.id,
+            &r.brand,
+            &r.destination,
+            &r.time_ms,
+            &i32::from(r.outcome),
+            &r.channel.map(|c| c.as_str()),
+            &r.delivery.as_str(),
+            &r.test,
+            &body,
+        ],
+    )
+    .await?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::PgStore;
-use super::issuing::{INSERT_LOG, log_columns};
+use super::issuing::insert_log;
 use crate::domain::audit::AuditEntry;
 use crate::domain::stats::{Counter, delivery_counter, hour_of, outcome_counter};
 use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord};
@@ -33,25 +33,8 @@ impl PgStore {
 
     pub async fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         let body = records::encode_log(r)?;
-        let c = log_columns(r);
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(INSERT_LOG).await?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &r.id,
-                    &r.brand,
-                    &c.customer,
-                    &r.time_ms,
-                    &c.outcome,
-                    &c.channel,
-                    &c.delivery,
-                    &r.test,
-                    &body,
-                ],
-            )
-            .await?;
+        insert_log(&client, r, &body).await?;
         self.count_outcome(&client, r).await
     }
 
@@ -72,7 +55,6 @@ impl PgStore {
         let before = records::decode_log(row.get(0))?;
         let mut after = before.clone();
         change(&mut after);
-        let c = log_columns(&after);
         let update = tx
             .prepare_cached(
                 "UPDATE issuance_log SET channel = $2, delivery = $3, body = $4 WHERE id = $1",
@@ -80,7 +62,12 @@ impl PgStore {
             .await?;
         tx.execute(
             &update,
-            &[&id, &c.channel, &c.delivery, &records::encode_log(&after)?],
+            &[
+                &id,
+                &after.channel.map(|c| c.as_str()),
+                &after.delivery.as_str(),
+                &records::encode_log(&after)?,
+            ],
         )
         .await?;
         tx.commit().await?;
