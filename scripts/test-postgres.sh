@@ -10,7 +10,7 @@ url=$(scripts/pg-cluster.sh start "$dir")
 trap 'scripts/pg-cluster.sh stop "$dir"' EXIT
 echo "PostgreSQL for the tests: $url" >&2
 # What only the embedded engine has: its files (damaged, from older versions, the binary
-# killed on them) and `otpd backup`. Said here, not skipped quietly.
-skip=(embedded:: admin::backup:: admin::settings::a_backup_downloads_under_a_dated_name)
-echo "not run on PostgreSQL (the embedded engine's own files, otpd backup): ${skip[*]}" >&2
+# killed on them). Said here, not skipped quietly.
+skip=(embedded::)
+echo "not run on PostgreSQL (the embedded engine's own files): ${skip[*]}" >&2
 OTPD_TEST_PG="$url" cargo test --test api "$@" -- "${skip[@]/#/--skip=}"

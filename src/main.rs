@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args, cli.data_dir.clone()).await,
             Command::Sign(args) => cli::sign::run(&args),
-            Command::Restore(args) => cli::backup::restore(&args, &data_dir()),
+            Command::Restore(args) => cli::backup::restore(&args, &data_dir()).await,
             Command::Migrate(args) => cli::migrate::migrate(&args, &data_dir()).await,
             Command::Keys(args) => cli::keys::run(&args, &data_dir()),
             Command::Admin(cmd) => cli::run_admin(cmd, &data_dir()).await,

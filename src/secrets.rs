@@ -121,6 +121,23 @@ impl ServerKeys {
         }
     }
 
+    /// From the environment if set, else from the key file if there is one; never creates
+    /// keys (a restore needs the ring of the server that wrote the backup, not a new one).
+    pub fn load_existing(data_dir: &Path) -> Result<Option<Self>, SecretsError> {
+        if let Ok(text) = std::env::var(KEY_ENV) {
+            return Self::from_json(&text).map(Some);
+        }
+        let path = data_dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                warn_if_readable_by_others(&path);
+                Self::from_json(&text).map(Some)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A fresh key-file text holding one random key.
     pub fn new_key_file(id: u32) -> Result<String, SecretsError> {
         let mut secret = [0u8; 32];

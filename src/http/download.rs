@@ -98,14 +98,15 @@ where
 
 /// The store exported while the server runs, as `otpd-<date>.backup`.
 pub fn backup(services: Arc<Services>) -> Response {
-    let date = jiff::Timestamp::from_millisecond(services.clock.now_ms())
+    let now_ms = services.clock.now_ms();
+    let date = jiff::Timestamp::from_millisecond(now_ms)
         .map(|t| t.strftime("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let filename = format!("otpd-{date}.backup");
     let runtime = tokio::runtime::Handle::current();
     download("application/octet-stream", &filename, move |mut w| {
         let entries = runtime
-            .block_on(services.store.backup(&mut w))
+            .block_on(services.store.backup(&mut w, now_ms))
             .map_err(|e| e.to_string())?;
         tracing::info!(entries, "backup exported");
         Ok(())

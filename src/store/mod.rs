@@ -11,6 +11,7 @@
 //! as durable as the configured [`Durability`] says; [`Store::batch`] lets a batch of requests
 //! wait once for all its writes.
 
+pub mod backup;
 mod embedded;
 mod postgres;
 mod records;
@@ -22,7 +23,8 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-pub use embedded::{BackupError, OnDamage, SCHEMA_VERSION};
+pub use backup::BackupError;
+pub use embedded::{OnDamage, SCHEMA_VERSION};
 
 use crate::config::RuntimeOverrides;
 use crate::domain::audit::AuditEntry;
@@ -303,9 +305,102 @@ impl Store {
         })
     }
 
-    /// Restores a backup written by [`Store::backup`] into the empty store directory `dir`.
-    pub fn restore(dir: &Path, input: &mut impl std::io::Read) -> Result<u64, BackupError> {
-        embedded::EmbeddedStore::restore(dir, input)
+    /// Restores a backup as the store directory `dir`, which must not hold a store yet. The
+    /// records go into a sibling directory first, renamed into place only when the whole file
+    /// was read and its count matched: a failed restore leaves nothing behind. A logical backup
+    /// needs the key ring of the server that wrote it (`keys`); a format-1 file is copied as
+    /// it was, without keys. Returns how many records went in.
+    pub async fn restore_dir(
+        dir: &Path,
+        keys: Option<Arc<ServerKeys>>,
+        input: &mut impl std::io::Read,
+    ) -> Result<u64, BackupError> {
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            return Err(BackupError::Format(format!(
+                "{} already holds a store: restore into a new data directory",
+                dir.display()
+            )));
+        }
+        let format = backup::read_format(input)?;
+        let staging = dir.with_file_name(format!(".restoring-{}", std::process::id()));
+        let staged = match (format, keys) {
+            (backup::Format::Raw, _) => embedded::restore_raw(&staging, input),
+            (backup::Format::Logical, Some(keys)) => {
+                Self::restore_staged(&staging, keys, input).await
+            }
+            (backup::Format::Logical, None) => Err(BackupError::Format(
+                "restoring needs the server keys of the server that wrote the backup: copy its \
+                 server-keys.json into the new data directory first (or set OTPD_SERVER_KEYS)"
+                    .into(),
+            )),
+        };
+        let staged_manifest = embedded::manifest_path(&staging);
+        let n = match staged {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                let _ = std::fs::remove_file(&staged_manifest);
+                return Err(e);
+            }
+        };
+        if dir.exists() {
+            std::fs::remove_dir(dir)?;
+        }
+        std::fs::rename(&staging, dir)?;
+        // The staged store's manifest describes it; one left by an earlier store would not.
+        let manifest = embedded::manifest_path(dir);
+        if staged_manifest.exists() {
+            std::fs::rename(&staged_manifest, &manifest)?;
+        } else {
+            match std::fs::remove_file(&manifest) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(n)
+    }
+
+    async fn restore_staged(
+        staging: &Path,
+        keys: Arc<ServerKeys>,
+        input: &mut impl std::io::Read,
+    ) -> Result<u64, BackupError> {
+        // Periodic: the close below flushes once, instead of once per record.
+        let store = Self::open(staging, Durability::Periodic, keys)?;
+        let restored = store.restore(input).await;
+        store.close().await?;
+        restored
+    }
+
+    /// Restores a logical backup (its header read by [`backup::read_format`]) into this
+    /// store, which must hold no brand and no operator yet. Returns how many records went in.
+    pub async fn restore(&self, input: &mut impl std::io::Read) -> Result<u64, BackupError> {
+        let empty = match &self.engine {
+            Engine::Embedded(s) => s.is_empty(),
+            Engine::Postgres(p) => p.is_empty().await?,
+        };
+        if !empty {
+            return Err(BackupError::Format(
+                "the store already holds brands or operators: restore into an empty one".into(),
+            ));
+        }
+        let mut reader = backup::Reader::open(input, self.keys())?;
+        let mut n = 0;
+        while let Some(record) = reader.next_record()? {
+            match &self.engine {
+                Engine::Embedded(s) => s.import(record)?,
+                Engine::Postgres(p) => p.import(record).await?,
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn keys(&self) -> &ServerKeys {
+        match &self.engine {
+            Engine::Embedded(s) => s.keys(),
+            Engine::Postgres(p) => p.keys(),
+        }
     }
 
     /// Makes everything durable and lets go of the store (its files, its background work).
@@ -865,15 +960,27 @@ impl Store {
         }
     }
 
-    /// Writes a backup of everything to `out`; returns how many records it holds.
-    pub async fn backup(&self, out: &mut impl std::io::Write) -> Result<u64, BackupError> {
+    /// Writes a logical backup of every record to `out` (see `backup.rs`); returns how many
+    /// records it holds. The embedded engine reads each kind of record in one pass while the
+    /// server runs (a write landing meanwhile may or may not be in it); PostgreSQL reads one
+    /// snapshot.
+    pub async fn backup(
+        &self,
+        out: &mut impl std::io::Write,
+        now_ms: i64,
+    ) -> Result<u64, BackupError> {
+        let keys = self.keys();
         match &self.engine {
-            Engine::Embedded(s) => s.backup(out),
-            Engine::Postgres(_) => Err(BackupError::Format(
-                "otpd backup covers the embedded store; back PostgreSQL up with pg_dump or its \
-                 base backups"
-                    .into(),
-            )),
+            Engine::Embedded(s) => {
+                let mut w = backup::Writer::begin(out, keys, "embedded", now_ms)?;
+                s.export(&mut |r| w.record(r))?;
+                w.end()
+            }
+            Engine::Postgres(p) => {
+                let mut w = backup::Writer::begin(out, keys, "postgres", now_ms)?;
+                p.export(&mut |r| w.record(r)).await?;
+                w.end()
+            }
         }
     }
 

@@ -6,12 +6,17 @@
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::config::RuntimeOverrides;
+use crate::domain::audit::AuditEntry;
 use crate::domain::limits::Usage;
+use crate::domain::operator::PasswordHash;
 use crate::domain::{
     Brand, BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, Flow, Identifier,
     IdentifierType, IssuanceRecord, IssuedCode, OutboxJob, Session, SessionId,
 };
+use crate::domain::{ConsoleSession, Operator, OperatorName, Role};
 use crate::secrets::ServerKeys;
+use serde_json::Value;
 
 pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(v).map_err(|e| StoreError::Encode(e.to_string()))
@@ -22,6 +27,16 @@ pub fn decode<'a, T: Deserialize<'a>>(
     what: &'static str,
 ) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Decode(what, e.to_string()))
+}
+
+/// A brand name kept as text in a record of `kind`.
+pub fn brand_name(kind: &'static str, name: &str) -> Result<BrandName, StoreError> {
+    BrandName::parse(name).map_err(|e| StoreError::Decode(kind, e.to_string()))
+}
+
+/// A customer kept as its key (`Destination::key`) in a record of `kind`.
+pub fn customer(kind: &'static str, key: &str) -> Result<Destination, StoreError> {
+    Destination::parse_key(key).map_err(|_| StoreError::Decode(kind, "a bad customer".into()))
 }
 
 // ---- brands -------------------------------------------------------------------------------
@@ -362,6 +377,188 @@ pub fn decode_log(bytes: &[u8]) -> Result<IssuanceRecord, StoreError> {
             .collect(),
         validated: r.validated,
     })
+}
+
+// ---- operators, console sessions, the audit trail, server settings -----------------------
+// Rare records, kept as versioned JSON documents.
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum OperatorRecord {
+    #[serde(rename = "1")]
+    V1(OperatorV1),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OperatorV1 {
+    name: String,
+    role: Role,
+    password: String,
+    disabled: bool,
+    must_change_password: bool,
+    created_ms: i64,
+    updated_ms: i64,
+    last_login_ms: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum ConsoleSessionRecord {
+    #[serde(rename = "1")]
+    V1(ConsoleSessionV1),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsoleSessionV1 {
+    operator: String,
+    csrf_token: String,
+    created_ms: i64,
+    last_seen_ms: i64,
+}
+
+pub fn encode_operator(o: &Operator) -> Result<Vec<u8>, StoreError> {
+    json(&OperatorRecord::V1(OperatorV1 {
+        name: o.name.to_string(),
+        role: o.role,
+        password: o.password.0.clone(),
+        disabled: o.disabled,
+        must_change_password: o.must_change_password,
+        created_ms: o.created_ms,
+        updated_ms: o.updated_ms,
+        last_login_ms: o.last_login_ms,
+    }))
+}
+
+pub fn decode_operator(bytes: &[u8]) -> Result<Operator, StoreError> {
+    let bad = |e: String| StoreError::Decode("operator", e);
+    let OperatorRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    Ok(Operator {
+        name: OperatorName::parse(&r.name).map_err(|e| bad(e.to_owned()))?,
+        role: r.role,
+        password: PasswordHash(r.password),
+        disabled: r.disabled,
+        must_change_password: r.must_change_password,
+        created_ms: r.created_ms,
+        updated_ms: r.updated_ms,
+        last_login_ms: r.last_login_ms,
+    })
+}
+
+pub fn encode_console_session(s: &ConsoleSession) -> Result<Vec<u8>, StoreError> {
+    json(&ConsoleSessionRecord::V1(ConsoleSessionV1 {
+        operator: s.operator.to_string(),
+        csrf_token: s.csrf_token.clone(),
+        created_ms: s.created_ms,
+        last_seen_ms: s.last_seen_ms,
+    }))
+}
+
+pub fn decode_console_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
+    let bad = |e: String| StoreError::Decode("console session", e);
+    let ConsoleSessionRecord::V1(r) =
+        serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    Ok(ConsoleSession {
+        operator: OperatorName::parse(&r.operator).map_err(|e| bad(e.to_owned()))?,
+        csrf_token: r.csrf_token,
+        created_ms: r.created_ms,
+        last_seen_ms: r.last_seen_ms,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum AuditRecord {
+    /// Before operators: one `detail` value.
+    #[serde(rename = "1")]
+    V1(AuditV1),
+    #[serde(rename = "2")]
+    V2(AuditV2),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditV1 {
+    at_ms: i64,
+    actor: String,
+    action: String,
+    brand: Option<String>,
+    detail: Value,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditV2 {
+    at_ms: i64,
+    actor: String,
+    action: String,
+    brand: Option<String>,
+    target: Option<String>,
+    before: Value,
+    after: Value,
+}
+
+/// `id` is the engine's id of the entry (its paging cursor).
+pub fn decode_audit(id: String, bytes: &[u8]) -> Result<AuditEntry, StoreError> {
+    let record: AuditRecord =
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Decode("audit", e.to_string()))?;
+    Ok(match record {
+        AuditRecord::V1(r) => AuditEntry {
+            id,
+            at_ms: r.at_ms,
+            actor: r.actor,
+            action: r.action,
+            brand: r.brand,
+            target: None,
+            before: Value::Null,
+            after: r.detail,
+        },
+        AuditRecord::V2(r) => AuditEntry {
+            id,
+            at_ms: r.at_ms,
+            actor: r.actor,
+            action: r.action,
+            brand: r.brand,
+            target: r.target,
+            before: r.before,
+            after: r.after,
+        },
+    })
+}
+
+pub fn encode_audit(e: &AuditEntry) -> Result<Vec<u8>, StoreError> {
+    json(&AuditRecord::V2(AuditV2 {
+        at_ms: e.at_ms,
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        brand: e.brand.clone(),
+        target: e.target.clone(),
+        before: e.before.clone(),
+        after: e.after.clone(),
+    }))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum SettingsRecord {
+    #[serde(rename = "1")]
+    V1(RuntimeOverrides),
+}
+
+pub fn encode_settings(o: &RuntimeOverrides) -> Result<Vec<u8>, StoreError> {
+    json(&SettingsRecord::V1(o.clone()))
+}
+
+pub fn decode_settings(bytes: &[u8]) -> Result<RuntimeOverrides, StoreError> {
+    match serde_json::from_slice(bytes) {
+        Ok(SettingsRecord::V1(o)) => Ok(o),
+        Err(e) => Err(StoreError::Decode("server settings", e.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -147,9 +147,15 @@ pub async fn spawn_with(mut config: Config, dir: Arc<tempfile::TempDir>) -> Test
     {
         config.store_url = Some(Secret::new(fresh_database(&server).await));
     }
+    spawn_as_configured(config, dir).await
+}
+
+/// Starts a test server on exactly the store its config names (the embedded one unless
+/// `store_url` is set), also in a PostgreSQL run: for tests that move records between the two.
+pub async fn spawn_as_configured(config: Config, dir: Arc<tempfile::TempDir>) -> TestApp {
+    captured_logs();
     let clock = Clock::manual("2026-11-26T10:00:00Z".parse().unwrap());
-    let capture = Arc::new(Capture::default());
-    start(config, dir, clock, capture).await
+    start(config, dir, clock, Arc::new(Capture::default())).await
 }
 
 async fn start(

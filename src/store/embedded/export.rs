@@ -1,6 +1,6 @@
 //! Every record, decoded (`otpd migrate`): read while no server runs (sled locks the store).
 
-use super::{EmbeddedStore, StoreError, audit, decode_i64, decode_u32, operators, records, stats};
+use super::{EmbeddedStore, StoreError, decode_i64, decode_u32, records, stats};
 use crate::domain::{BrandName, Destination, SessionId};
 use crate::store::{Record, StatRow, TokenDigest};
 
@@ -98,17 +98,17 @@ impl EmbeddedStore {
         }
         for item in self.audit.iter() {
             let (k, v) = item?;
-            give(Record::Audit(audit::decode(&k, &v)?))?;
+            give(Record::Audit(records::decode_audit(hex::encode(&k), &v)?))?;
         }
         for item in self.operators.iter() {
             let (_, v) = item?;
-            give(Record::Operator(operators::decode_operator(&v)?))?;
+            give(Record::Operator(records::decode_operator(&v)?))?;
         }
         for item in self.console_sessions.iter() {
             let (k, v) = item?;
             let key = TokenDigest::try_from(k.as_ref())
                 .map_err(|_| StoreError::Decode("console session", "a bad key".into()))?;
-            let session = operators::decode_session(&v)?;
+            let session = records::decode_console_session(&v)?;
             give(Record::ConsoleSession { key, session })?;
         }
         give(Record::ServerSettings(self.runtime_overrides()?))?;

@@ -72,7 +72,7 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
+    pub(super) fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
         self.index_facets(r)?;
         if let Some(dest) = r

@@ -12,6 +12,7 @@ mod brands;
 mod export;
 mod flusher;
 mod housekeeping;
+mod import;
 mod jobs;
 pub mod keys;
 mod log;
@@ -25,7 +26,7 @@ mod usage;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use backup::BackupError;
+pub use backup::restore_raw;
 use flusher::{DiskSync, Flusher};
 pub use manifest::OnDamage;
 
@@ -229,4 +230,9 @@ pub(crate) fn decode_u64(v: &[u8]) -> Option<u64> {
 
 pub(crate) fn decode_i64(v: &[u8]) -> Option<i64> {
     <[u8; 8]>::try_from(v).ok().map(i64::from_be_bytes)
+}
+
+/// The manifest file of the store in `dir` (beside it, see `manifest.rs`).
+pub fn manifest_path(dir: &Path) -> std::path::PathBuf {
+    manifest::Manifest::path_for(dir)
 }

@@ -5,46 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::{EmbeddedStore, StoreError, TokenDigest};
-use crate::domain::operator::PasswordHash;
-use crate::domain::{ConsoleSession, Operator, OperatorName, Role};
+use crate::domain::{ConsoleSession, Operator, OperatorName};
+use crate::store::records::{
+    decode_console_session as decode_session, decode_operator,
+    encode_console_session as encode_session, encode_operator,
+};
 
 const SETUP_TOKEN: &str = "setup_token";
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
-enum OperatorRecord {
-    #[serde(rename = "1")]
-    V1(OperatorV1),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OperatorV1 {
-    name: String,
-    role: Role,
-    password: String,
-    disabled: bool,
-    must_change_password: bool,
-    created_ms: i64,
-    updated_ms: i64,
-    last_login_ms: Option<i64>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
-enum SessionRecord {
-    #[serde(rename = "1")]
-    V1(SessionV1),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionV1 {
-    operator: String,
-    csrf_token: String,
-    created_ms: i64,
-    last_seen_ms: i64,
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,54 +22,6 @@ struct SetupTokenV1 {
 
 fn encode_json<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Encode(e.to_string()))
-}
-
-fn encode_operator(o: &Operator) -> Result<Vec<u8>, StoreError> {
-    encode_json(&OperatorRecord::V1(OperatorV1 {
-        name: o.name.to_string(),
-        role: o.role,
-        password: o.password.0.clone(),
-        disabled: o.disabled,
-        must_change_password: o.must_change_password,
-        created_ms: o.created_ms,
-        updated_ms: o.updated_ms,
-        last_login_ms: o.last_login_ms,
-    }))
-}
-
-pub(super) fn decode_operator(bytes: &[u8]) -> Result<Operator, StoreError> {
-    let bad = |e: String| StoreError::Decode("operator", e);
-    let OperatorRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    Ok(Operator {
-        name: OperatorName::parse(&r.name).map_err(|e| bad(e.to_owned()))?,
-        role: r.role,
-        password: PasswordHash(r.password),
-        disabled: r.disabled,
-        must_change_password: r.must_change_password,
-        created_ms: r.created_ms,
-        updated_ms: r.updated_ms,
-        last_login_ms: r.last_login_ms,
-    })
-}
-
-fn encode_session(s: &ConsoleSession) -> Result<Vec<u8>, StoreError> {
-    encode_json(&SessionRecord::V1(SessionV1 {
-        operator: s.operator.to_string(),
-        csrf_token: s.csrf_token.clone(),
-        created_ms: s.created_ms,
-        last_seen_ms: s.last_seen_ms,
-    }))
-}
-
-pub(super) fn decode_session(bytes: &[u8]) -> Result<ConsoleSession, StoreError> {
-    let bad = |e: String| StoreError::Decode("console session", e);
-    let SessionRecord::V1(r) = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    Ok(ConsoleSession {
-        operator: OperatorName::parse(&r.operator).map_err(|e| bad(e.to_owned()))?,
-        csrf_token: r.csrf_token,
-        created_ms: r.created_ms,
-        last_seen_ms: r.last_seen_ms,
-    })
 }
 
 impl EmbeddedStore {

@@ -11,7 +11,6 @@ use crate::domain::operator::PasswordHash;
 use crate::domain::{Brand, BrandName, ConsoleSession, Operator, OperatorName, Role};
 use crate::store::{StoreError, TokenDigest, records};
 
-const SERVER_SETTINGS: &str = "server_settings";
 const SETUP_TOKEN: &str = "setup_token";
 
 fn role_name(role: Role) -> String {
@@ -21,7 +20,7 @@ fn role_name(role: Role) -> String {
         .unwrap_or_default()
 }
 
-fn operator_of(r: &Row) -> Result<Operator, StoreError> {
+pub(super) fn operator_of(r: &Row) -> Result<Operator, StoreError> {
     let bad = |e: &str| StoreError::Decode("operator", e.to_owned());
     Ok(Operator {
         name: OperatorName::parse(r.get(0)).map_err(bad)?,
@@ -35,10 +34,10 @@ fn operator_of(r: &Row) -> Result<Operator, StoreError> {
     })
 }
 
-const OPERATOR_COLUMNS: &str = "name, role, password, disabled, must_change_password, \
+pub(super) const OPERATOR_COLUMNS: &str = "name, role, password, disabled, must_change_password, \
                                 created_ms, updated_ms, last_login_ms";
 
-fn console_session_of(r: &Row) -> Result<ConsoleSession, StoreError> {
+pub(super) fn console_session_of(r: &Row) -> Result<ConsoleSession, StoreError> {
     Ok(ConsoleSession {
         operator: OperatorName::parse(r.get(0))
             .map_err(|e| StoreError::Decode("console session", e.to_owned()))?,
@@ -47,6 +46,17 @@ fn console_session_of(r: &Row) -> Result<ConsoleSession, StoreError> {
         last_seen_ms: r.get(3),
     })
 }
+
+/// The console's server settings from their `settings` row (none: nothing changed).
+pub(super) fn overrides_of(v: Option<Value>) -> Result<RuntimeOverrides, StoreError> {
+    match v {
+        None => Ok(RuntimeOverrides::default()),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| StoreError::Decode("server settings", e.to_string())),
+    }
+}
+
+pub(super) const SERVER_SETTINGS: &str = "server_settings";
 
 impl PgStore {
     // ---- brands -------------------------------------------------------------------------
@@ -410,11 +420,7 @@ impl PgStore {
     }
 
     pub async fn runtime_overrides(&self) -> Result<RuntimeOverrides, StoreError> {
-        match self.setting(SERVER_SETTINGS).await? {
-            None => Ok(RuntimeOverrides::default()),
-            Some(v) => serde_json::from_value(v)
-                .map_err(|e| StoreError::Decode("server settings", e.to_string())),
-        }
+        overrides_of(self.setting(SERVER_SETTINGS).await?)
     }
 
     pub async fn put_runtime_overrides(&self, o: &RuntimeOverrides) -> Result<(), StoreError> {

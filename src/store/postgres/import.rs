@@ -1,4 +1,4 @@
-//! Records moved in from another engine (`otpd migrate`): each written as this engine writes
+//! Records moved in from another engine or a backup (`otpd migrate`, `otpd restore`): each written as this engine writes
 //! it, none overwriting what is there (the move goes into an empty database).
 
 use super::PgStore;
@@ -96,6 +96,10 @@ impl PgStore {
             }
         }
         Ok(())
+    }
+
+    pub fn keys(&self) -> &crate::secrets::ServerKeys {
+        &self.keys
     }
 
     /// Whether the database holds nothing an operator made (no brand, no operator): what

@@ -225,21 +225,25 @@ impl PgStore {
                 &[&before, &sel.actor, &brand, &limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry {
-                id: r.get::<_, i64>(0).to_string(),
-                at_ms: r.get(1),
-                actor: r.get(2),
-                action: r.get(3),
-                brand: r.get(4),
-                target: r.get(5),
-                before: r.get::<_, Value>(6),
-                after: r.get::<_, Value>(7),
-            })
-            .collect())
+        Ok(rows.iter().map(audit_entry_of).collect())
     }
 }
+
+/// An audit row, selected as `AUDIT_COLUMNS`.
+pub(super) fn audit_entry_of(r: &tokio_postgres::Row) -> AuditEntry {
+    AuditEntry {
+        id: r.get::<_, i64>(0).to_string(),
+        at_ms: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        brand: r.get(4),
+        target: r.get(5),
+        before: r.get::<_, Value>(6),
+        after: r.get::<_, Value>(7),
+    }
+}
+
+pub(super) const AUDIT_COLUMNS: &str = "seq, at_ms, actor, action, brand, target, before, after";
 
 /// Adds one to a brand's counter in the hour of `at_ms`, on `client`.
 async fn count_on(

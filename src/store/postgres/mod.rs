@@ -15,6 +15,7 @@
 //! an advisory lock; a database newer than this otpd is refused.
 
 mod admin;
+mod export;
 mod housekeeping;
 mod import;
 mod issuing;
