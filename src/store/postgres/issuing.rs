@@ -105,39 +105,45 @@ impl PgStore {
             let mut client = self.pool.get().await?;
             let attempt = async {
                 let tx = client.transaction().await?;
-                let select_session = tx
-                    .prepare_cached("SELECT body FROM sessions WHERE id = $1 FOR UPDATE")
-                    .await?;
-                let session = tx
-                    .query_opt(&select_session, &[&input.session_id.as_str()])
-                    .await?
+                // Statements sent together go out in one flight (tokio-postgres pipelines
+                // what is polled at once); PostgreSQL still runs them in order, so the locks
+                // are taken session first, then usage.
+                let (select_session, ensure_usage, select_usage) = tokio::try_join!(
+                    tx.prepare_cached("SELECT body FROM sessions WHERE id = $1 FOR UPDATE"),
+                    // The row must exist to be locked: the first code of a customer.
+                    tx.prepare_cached(
+                        "INSERT INTO usage (brand, customer) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    ),
+                    tx.prepare_cached(
+                        "SELECT u.body, o.daily_limit FROM usage u
+                         LEFT JOIN limit_overrides o
+                           ON o.brand = u.brand AND o.customer = u.customer
+                         WHERE u.brand = $1 AND u.customer = $2 FOR UPDATE OF u",
+                    ),
+                )?;
+                let session_id = input.session_id.as_str();
+                let read_session = async { tx.query_opt(&select_session, &[&session_id]).await };
+                let (session, usage_row) = match &customer {
+                    Some(customer) => {
+                        let (session, _, usage) = tokio::try_join!(
+                            read_session,
+                            async { tx.execute(&ensure_usage, &[&brand, customer]).await },
+                            async { tx.query_one(&select_usage, &[&brand, customer]).await },
+                        )?;
+                        (session, Some(usage))
+                    }
+                    None => (read_session.await?, None),
+                };
+                let session = session
                     .map(|row| records::decode_session(input.session_id, row.get(0)))
                     .transpose()?;
-                let (usage, limit) = match &customer {
-                    Some(customer) => {
-                        // The row must exist to be locked: the first code of a customer.
-                        let ensure = tx
-                            .prepare_cached(
-                                "INSERT INTO usage (brand, customer) VALUES ($1, $2)
-                                 ON CONFLICT DO NOTHING",
-                            )
-                            .await?;
-                        tx.execute(&ensure, &[&brand, customer]).await?;
-                        let select_usage = tx
-                            .prepare_cached(
-                                "SELECT u.body, o.daily_limit FROM usage u
-                                 LEFT JOIN limit_overrides o
-                                   ON o.brand = u.brand AND o.customer = u.customer
-                                 WHERE u.brand = $1 AND u.customer = $2 FOR UPDATE OF u",
-                            )
-                            .await?;
-                        let row = tx.query_one(&select_usage, &[&brand, customer]).await?;
-                        let usage = row
-                            .get::<_, Option<&[u8]>>(0)
+                let (usage, limit) = match usage_row {
+                    Some(row) => (
+                        row.get::<_, Option<&[u8]>>(0)
                             .map(records::decode_usage)
-                            .transpose()?;
-                        (usage, row.get::<_, Option<i64>>(1).map(limit_of))
-                    }
+                            .transpose()?,
+                        row.get::<_, Option<i64>>(1).map(limit_of),
+                    ),
                     None => (None, None),
                 };
                 let write = match decide(session.as_ref(), usage.as_ref(), limit) {
@@ -146,42 +152,52 @@ impl PgStore {
                     Err(refusal) => return Ok(Err(refusal)),
                 };
                 let session_body = records::encode_session(&write.session)?;
-                let upsert_session = tx
-                    .prepare_cached(
+                let usage_write = match (&write.usage, &customer) {
+                    (Some(u), Some(customer)) => {
+                        Some((customer, records::encode_usage(u)?, usage_expires_ms(u)))
+                    }
+                    _ => None,
+                };
+                let (upsert_session, update_usage, insert_job) = tokio::try_join!(
+                    tx.prepare_cached(
                         "INSERT INTO sessions (id, expires_ms, body) VALUES ($1, $2, $3)
                          ON CONFLICT (id) DO UPDATE SET expires_ms = $2, body = $3",
+                    ),
+                    tx.prepare_cached(
+                        "UPDATE usage SET body = $3, expires_ms = $4
+                         WHERE brand = $1 AND customer = $2",
+                    ),
+                    tx.prepare_cached("INSERT INTO outbox (id, due_ms, body) VALUES ($1, $2, $3)"),
+                )?;
+                let writes = async {
+                    tokio::try_join!(
+                        async {
+                            let expires_ms = write.session.expires_ms;
+                            tx.execute(&upsert_session, &[&session_id, &expires_ms, &session_body])
+                                .await
+                        },
+                        async {
+                            match &usage_write {
+                                Some((customer, body, expires_ms)) => {
+                                    tx.execute(&update_usage, &[&brand, customer, body, expires_ms])
+                                        .await
+                                }
+                                None => Ok(0),
+                            }
+                        },
+                        async {
+                            match &job {
+                                Some((j, body)) => {
+                                    tx.execute(&insert_job, &[&j.id, &j.due_ms, body]).await
+                                }
+                                None => Ok(0),
+                            }
+                        },
                     )
-                    .await?;
-                tx.execute(
-                    &upsert_session,
-                    &[
-                        &input.session_id.as_str(),
-                        &write.session.expires_ms,
-                        &session_body,
-                    ],
-                )
-                .await?;
-                if let (Some(u), Some(customer)) = (&write.usage, &customer) {
-                    let update_usage = tx
-                        .prepare_cached(
-                            "UPDATE usage SET body = $3, expires_ms = $4
-                             WHERE brand = $1 AND customer = $2",
-                        )
-                        .await?;
-                    let body = records::encode_usage(u)?;
-                    tx.execute(
-                        &update_usage,
-                        &[&brand, customer, &body, &usage_expires_ms(u)],
-                    )
-                    .await?;
-                }
-                if let Some((j, body)) = &job {
-                    let insert_job = tx
-                        .prepare_cached("INSERT INTO outbox (id, due_ms, body) VALUES ($1, $2, $3)")
-                        .await?;
-                    tx.execute(&insert_job, &[&j.id, &j.due_ms, body]).await?;
-                }
-                insert_log(&tx, input.log, &log_body).await?;
+                };
+                let (written, logged) = tokio::join!(writes, insert_log(&tx, input.log, &log_body));
+                written?;
+                logged?;
                 tx.commit().await?;
                 Ok::<_, Failure>(Ok(()))
             };
