@@ -306,9 +306,20 @@ async fn handle(
             return refusal_response(&refusal, false);
         }
     };
+    // Each request runs in its own task: when a client that goes away (or the request
+    // timeout) drops this handler, what the request started still runs to its end, so a code
+    // it committed is counted and its log record finished, never cut off between two writes.
+    let s = s.clone();
     match items {
         Items::One(obj) => {
-            let answer = answer_one(s, op, &ctx, &obj).await;
+            let one = tokio::spawn(async move { answer_one(&s, op, &ctx, &obj).await });
+            let answer = match one.await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::error!(error = %e, "a request task failed");
+                    return refusal_response(&Refusal::new(op.internal_code()), false);
+                }
+            };
             let mut response = (answer.status, Json(answer.body)).into_response();
             if let Some(secs) = answer.retry_after
                 && let Ok(v) = secs.to_string().parse()
@@ -318,9 +329,7 @@ async fn handle(
             response
         }
         Items::Batch(objs) => {
-            // The batch runs in its own task: when the request timeout (or a client that goes
-            // away) drops this handler, the batch still runs to its end, never part-way.
-            let s = s.clone();
+            // Never part-way: the batch runs to its end as one task.
             let batch = tokio::spawn(async move { answer_batch(&s, op, &ctx, &objs).await });
             match batch.await {
                 Ok(bodies) => (StatusCode::OK, Json(Value::Array(bodies))).into_response(),
