@@ -5,4 +5,5 @@
 
 mod crash;
 mod damage;
+mod space;
 mod upgrade;
