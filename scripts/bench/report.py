@@ -125,8 +125,15 @@ def table(path):
             load_seconds = sum(r["load_seconds"] for r in runs)
             delivery_seconds = sum(r["delivery_seconds"] for r in runs)
             tail = max(r["delivery_seconds"] - r["load_seconds"] for r in runs)
-            missing = sum(r.get("issued", r["acknowledged"]) for r in runs) - delivered
-            mails_cell = f"{delivered}" + (f" ({missing} missing)" if missing else "")
+            late = sum(
+                r["late"] for r in rows if r.get("kind") == "email-late" and r["mode"] == mode
+            )
+            missing = sum(r.get("issued", r["acknowledged"]) for r in runs) - delivered - late
+            mails_cell = f"{delivered}"
+            if late:
+                mails_cell += f" (+{late} late)"
+            if missing:
+                mails_cell += f" ({missing} missing)"
             out.append(
                 f"| {mode} | {runs[0]['connections']} | {acknowledged / load_seconds:.0f} "
                 f"| {delivered / delivery_seconds:.0f} | {mails_cell} | {tail:.2f} s "
