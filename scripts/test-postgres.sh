@@ -13,4 +13,4 @@ echo "PostgreSQL for the tests: $url" >&2
 # killed on them). Said here, not skipped quietly.
 skip=(embedded::)
 echo "not run on PostgreSQL (the embedded engine's own files): ${skip[*]}" >&2
-OTPD_TEST_PG="$url" cargo test --test api "$@" -- "${skip[@]/#/--skip=}"
+OTPD_TEST_PG="$url" OTPD_TEST_PG_ROOT_CERT="$dir/root.crt" cargo test --test api "$@" -- "${skip[@]/#/--skip=}"

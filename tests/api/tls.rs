@@ -283,3 +283,81 @@ async fn sighup_reloads_the_certificate_of_a_running_otpd() {
     assert!(term.success());
     assert!(child.wait().await.unwrap().success());
 }
+
+/// TLS to PostgreSQL: the store verifies the database's certificate against the CA named by
+/// `sslrootcert` (and its host name), and refuses a database whose certificate the web's roots
+/// do not know. Needs `scripts/test-postgres.sh` (its cluster takes TLS with a CA of its own).
+#[tokio::test]
+async fn the_store_reaches_postgresql_over_verified_tls() {
+    let (Some(server), Ok(root)) = (
+        crate::helpers::postgres_server(),
+        std::env::var("OTPD_TEST_PG_ROOT_CERT"),
+    ) else {
+        eprintln!("not run: needs scripts/test-postgres.sh's cluster (OTPD_TEST_PG_ROOT_CERT)");
+        return;
+    };
+    let plain = crate::helpers::fresh_database(&server).await;
+    let database = plain
+        .rsplit_once('/')
+        .and_then(|(_, d)| d.split('?').next())
+        .unwrap()
+        .to_owned();
+    let keys = Arc::new(
+        otpd::secrets::ServerKeys::from_json(&otpd::secrets::ServerKeys::new_key_file(1).unwrap())
+            .unwrap(),
+    );
+    let connect = |url: String| {
+        let keys = keys.clone();
+        async move {
+            otpd::store::Store::connect(&url, otpd::store::Durability::FlushEach, keys, 90_000)
+                .await
+        }
+    };
+    let over_tls = plain.replace(
+        "sslmode=disable",
+        &format!("sslmode=require&sslrootcert={root}"),
+    );
+    let store = connect(over_tls.clone()).await.unwrap();
+    assert_eq!(store.queued_jobs().await.unwrap(), 0);
+    let (client, connection) = tokio_postgres::connect(&plain, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let encrypted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'otpd' AND a.datname = $1 AND s.ssl",
+            &[&database],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted > 0, "otpd's connections are encrypted");
+    store.close().await.unwrap();
+
+    // The web's roots do not know the cluster's CA.
+    let err = connect(plain.replace("sslmode=disable", "sslmode=require"))
+        .await
+        .err()
+        .expect("an unknown CA is refused");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    // Nor may the certificate name another host.
+    let elsewhere = format!(
+        "{}&hostaddr=127.0.0.1",
+        over_tls.replace("127.0.0.1", "db.invalid")
+    );
+    let err = connect(elsewhere)
+        .await
+        .err()
+        .expect("a certificate for another name is refused");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    // A missing CA file is named.
+    let err = connect(plain.replace(
+        "sslmode=disable",
+        "sslmode=require&sslrootcert=/nonexistent/ca.pem",
+    ))
+    .await
+    .err()
+    .expect("a missing CA file is an error");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}

@@ -22,6 +22,7 @@ mod issuing;
 mod jobs;
 mod log;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,16 +59,31 @@ pub struct PgStore {
     stop: watch::Sender<bool>,
 }
 
+/// An error and its causes, each once ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer"): the driver's own text leaves the cause out.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         // The driver's text names the failed statement's problem; no parameter values.
-        Self::Engine(e.to_string())
+        Self::Engine(with_causes(&e))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        Self::Engine(format!("the database is unavailable: {e}"))
+        Self::Engine(format!("the database is unavailable: {}", with_causes(&e)))
     }
 }
 
@@ -97,6 +113,7 @@ impl PgStore {
         keys: Arc<ServerKeys>,
         lease_ms: i64,
     ) -> Result<Self, StoreError> {
+        let (url, root_cert) = take_root_cert(url);
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Engine(format!("the store URL is not valid: {e}")))?;
@@ -105,7 +122,7 @@ impl PgStore {
             config.options("-c synchronous_commit=off");
         }
         config.connect_timeout(Duration::from_secs(10));
-        let tls = tls()?;
+        let tls = tls(root_cert.as_deref())?;
         let manager = Manager::from_config(
             config.clone(),
             tls.clone(),
@@ -282,15 +299,118 @@ impl PgStore {
     }
 }
 
-/// TLS to the database, verified against the web's root certificates (`sslmode=require` or
-/// `prefer` in the URL; `disable` for a database on loopback).
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+/// TLS to the database (`sslmode=require` or `prefer` in the URL; `disable` for a database
+/// on loopback), its certificate always verified, with its host name: against the CA
+/// certificates of `root_cert` (PEM) when given, else the web's root certificates.
+fn tls(root_cert: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let roots = match root_cert {
+        None => rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            let bad = |e: &dyn std::fmt::Display| {
+                StoreError::Engine(format!("sslrootcert {}: {e}", path.display()))
+            };
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(bad(&"the file holds no PEM certificate"));
+            }
+            roots
+        }
+    };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Engine(format!("TLS to the database: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Takes libpq's `sslrootcert=PATH` out of a store URL, which tokio-postgres would refuse as
+/// unknown: `postgres://…?sslmode=require&sslrootcert=/etc/otpd/db-ca.pem`, or the
+/// `key=value` form. Returns the URL without it, and the path.
+fn take_root_cert(url: &str) -> (String, Option<PathBuf>) {
+    const KEY: &str = "sslrootcert=";
+    if let Some((base, query)) = url.split_once('?') {
+        let mut root = None;
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|kv| match kv.strip_prefix(KEY) {
+                Some(path) => {
+                    root = Some(PathBuf::from(percent_decode(path)));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let url = if rest.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+        (url, root)
+    } else if url.contains("://") {
+        (url.to_owned(), None)
+    } else {
+        let mut root = None;
+        let rest: Vec<&str> = url
+            .split_whitespace()
+            .filter(|kv| match kv.strip_prefix(KEY) {
+                Some(path) => {
+                    root = Some(PathBuf::from(path));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        (rest.join(" "), root)
+    }
+}
+
+/// `%XX` escapes of a URL query value (a path with a space or an `&` in it).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_either_url_form() {
+        let (url, root) =
+            take_root_cert("postgres://u@db/otpd?sslmode=require&sslrootcert=/etc/a%20b.pem");
+        assert_eq!(url, "postgres://u@db/otpd?sslmode=require");
+        assert_eq!(root.as_deref(), Some(Path::new("/etc/a b.pem")));
+        let (url, root) = take_root_cert("postgres://u@db/otpd?sslrootcert=/ca.pem");
+        assert_eq!(url, "postgres://u@db/otpd");
+        assert_eq!(root.as_deref(), Some(Path::new("/ca.pem")));
+        let (url, root) = take_root_cert("host=db sslrootcert=/ca.pem sslmode=require");
+        assert_eq!(url, "host=db sslmode=require");
+        assert_eq!(root.as_deref(), Some(Path::new("/ca.pem")));
+        let (url, root) = take_root_cert("postgres://u@db/otpd");
+        assert_eq!((url.as_str(), root), ("postgres://u@db/otpd", None));
+    }
 }
