@@ -25,12 +25,10 @@ struct Route {
 
 /// A new log id (UUIDv7) on the server's clock, strictly increasing: within one millisecond a
 /// counter orders ids as they were made, so "newest first" is the order of arrival.
-pub(super) fn new_log_id(now_ms: i64) -> uuid::Uuid {
-    static CONTEXT: std::sync::Mutex<uuid::ContextV7> =
-        std::sync::Mutex::new(uuid::ContextV7::new());
+fn new_log_id(context: &std::sync::Mutex<uuid::ContextV7>, now_ms: i64) -> uuid::Uuid {
     let ms = u64::try_from(now_ms).unwrap_or(0);
     let (secs, nanos) = (ms / 1000, u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000);
-    match CONTEXT.lock() {
+    match context.lock() {
         Ok(context) => uuid::Uuid::new_v7(uuid::Timestamp::from_unix(&*context, secs, nanos)),
         // A poisoned lock only means another thread panicked mid-call; order is best effort.
         Err(poisoned) => uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
@@ -103,7 +101,7 @@ impl Services {
 
     fn log_skeleton(&self, ctx: &RequestContext, now_ms: i64) -> IssuanceRecord {
         IssuanceRecord {
-            id: new_log_id(now_ms),
+            id: new_log_id(&self.log_ids, now_ms),
             time_ms: now_ms,
             brand: String::new(),
             path: ctx.path.to_owned(),

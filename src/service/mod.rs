@@ -58,6 +58,9 @@ pub struct Services {
     pub operator_changes: tokio::sync::Mutex<()>,
     /// Issuance-log records older than this are swept; the console may change it at run time.
     pub log_retention_days: std::sync::atomic::AtomicU32,
+    /// Orders the issuance log's ids (see `generate::new_log_id`). This server's own: servers
+    /// in one process (tests, the desktop) on other clocks must not push each other's ids.
+    log_ids: std::sync::Mutex<uuid::ContextV7>,
 }
 
 /// Where a request came from and on which path.
@@ -131,6 +134,7 @@ impl Services {
             client_limiter,
             login_throttle: auth::LoginThrottle::default(),
             operator_changes: tokio::sync::Mutex::new(()),
+            log_ids: std::sync::Mutex::new(uuid::ContextV7::new()),
         }
     }
 
