@@ -239,6 +239,13 @@ fn entry_of(r: Record, keys: &ServerKeys) -> Result<Entry, StoreError> {
 fn record_of(e: Entry, keys: &ServerKeys) -> Result<Record, StoreError> {
     Ok(match e {
         Entry::Brand { name, sealed } => {
+            // `otpd backup` seals every brand: a plain one was put in by someone else.
+            if records::brand_sealed_with(&sealed).is_none() {
+                return Err(StoreError::Decode(
+                    "brand",
+                    format!("{name} is not sealed: the file was not written by otpd backup"),
+                ));
+            }
             Record::Brand(records::decode_brand(name.as_bytes(), &sealed, keys)?)
         }
         Entry::Session { id, body } => {
@@ -551,6 +558,33 @@ mod tests {
         );
         assert!(r.next_record().unwrap().is_none());
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_brand_that_is_not_sealed_is_refused() {
+        let keys = keys();
+        let mut file = MAGIC_V2.to_vec();
+        let about = About {
+            otpd: String::new(),
+            engine: "embedded".into(),
+            created_ms: 0,
+            sealed_with: keys.active_id(),
+        };
+        write_frame(&mut file, &Frame::Begin(about)).unwrap();
+        let plain = Entry::Brand {
+            name: "EVIL".into(),
+            sealed: br#"{"version":"1","name":"EVIL"}"#.to_vec(),
+        };
+        write_frame(&mut file, &Frame::Record(plain)).unwrap();
+        write_frame(&mut file, &Frame::End { records: 1 }).unwrap();
+        let mut input = &file[..];
+        read_format(&mut input).unwrap();
+        let err = Reader::open(&mut input, &keys)
+            .unwrap()
+            .next_record()
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("not sealed"), "{err}");
     }
 
     #[test]
