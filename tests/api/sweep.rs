@@ -81,3 +81,31 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     }
     assert!(store.log_page(&customer, 10).await.unwrap().is_empty());
 }
+
+/// A delivery that ends after its log record was swept (the code outlived the retention)
+/// leaves nothing behind: no record comes back, no index entry points at it.
+#[tokio::test]
+async fn a_delivery_ending_after_its_record_was_swept_leaves_nothing() {
+    let app = spawn_app().await;
+    let store = &app.services().store;
+    // The log and its indexes, whichever engine ("log", "log_by_dest"; "issuance_log").
+    let log = || async {
+        let mut raw = store.raw_records().await.unwrap();
+        raw.retain(|(kind, _)| kind.contains("log"));
+        raw
+    };
+    let before = log().await;
+    assert!(!before.is_empty());
+    let gone = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0042);
+    store
+        .record_delivery(
+            gone,
+            otpd::domain::DeliveryStatus::Sent,
+            otpd::domain::ChannelKind::Sms,
+            None,
+            app.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(log().await, before);
+}

@@ -43,17 +43,20 @@ impl EmbeddedStore {
                 r.attempts.push(a.clone());
             }
         })?;
-        if let Some(before) = &before {
-            for old in LogFacet::of(before) {
-                if matches!(old, LogFacet::Delivery(_) | LogFacet::Channel(_))
-                    && !now.contains(&old)
-                {
-                    self.log_by_dest.remove(keys::log_facet(old, id))?;
-                }
+        let Some(before) = before else {
+            // The record was swept meanwhile (a delivery that ended after its retention):
+            // the entries just added would point at nothing, forever.
+            for facet in now {
+                self.log_by_dest.remove(keys::log_facet(facet, id))?;
+            }
+            return Ok(());
+        };
+        for old in LogFacet::of(&before) {
+            if matches!(old, LogFacet::Delivery(_) | LogFacet::Channel(_)) && !now.contains(&old) {
+                self.log_by_dest.remove(keys::log_facet(old, id))?;
             }
         }
-        if let Some(before) = before
-            && !before.delivery.is_final()
+        if !before.delivery.is_final()
             && let Some(counter) = delivery_counter(status, channel)
         {
             self.count(now_ms, &before.brand, counter)?;
