@@ -386,12 +386,21 @@ impl Store {
         }
         let mut reader = backup::Reader::open(input, self.keys())?;
         let mut n = 0;
-        while let Some(record) = reader.next_record()? {
-            match &self.engine {
-                Engine::Embedded(s) => s.import(record)?,
-                Engine::Postgres(p) => p.import(record).await?,
+        match &self.engine {
+            Engine::Embedded(s) => {
+                while let Some(record) = reader.next_record()? {
+                    s.import(record)?;
+                    n += 1;
+                }
             }
-            n += 1;
+            Engine::Postgres(p) => {
+                let mut importer = postgres::Importer::new(p);
+                while let Some(record) = reader.next_record()? {
+                    importer.add(record).await?;
+                    n += 1;
+                }
+                importer.finish().await?;
+            }
         }
         Ok(n)
     }
@@ -1008,10 +1017,12 @@ impl Store {
             })
         });
         let mut n = 0;
+        let mut importer = postgres::Importer::new(into);
         while let Some(r) = rx.recv().await {
-            into.import(r).await?;
+            importer.add(r).await?;
             n += 1;
         }
+        importer.finish().await?;
         reader
             .await
             .map_err(|e| StoreError::Engine(format!("reading the store failed: {e}")))??;

@@ -1,9 +1,60 @@
 //! Records moved in from another engine or a backup (`otpd migrate`, `otpd restore`): each written as this engine writes
 //! it, none overwriting what is there (the move goes into an empty database).
 
+use tokio::task::JoinSet;
+
 use super::PgStore;
 use super::issuing::insert_log;
 use crate::store::{Record, StoreError, records, usage_expires_ms};
+
+/// Records a restore or a migration writes at once, each on its own pooled connection.
+const AT_ONCE: usize = 8;
+
+/// Writes records several at a time (one round trip each would make a large log slow to move).
+/// Audit entries go in one after another: their sequence is the trail's order.
+pub struct Importer {
+    store: PgStore,
+    in_flight: JoinSet<Result<(), StoreError>>,
+}
+
+impl Importer {
+    pub fn new(store: &PgStore) -> Self {
+        Self {
+            store: store.clone(),
+            in_flight: JoinSet::new(),
+        }
+    }
+
+    /// Starts writing `record`, once there is room (and, for an audit entry, once every
+    /// earlier record is in).
+    pub async fn add(&mut self, record: Record) -> Result<(), StoreError> {
+        let ordered = matches!(record, Record::Audit(_));
+        while (ordered && !self.in_flight.is_empty()) || self.in_flight.len() >= AT_ONCE {
+            self.settle_one().await?;
+        }
+        let store = self.store.clone();
+        self.in_flight
+            .spawn(async move { store.import(record).await });
+        Ok(())
+    }
+
+    /// Waits for every record started.
+    pub async fn finish(mut self) -> Result<(), StoreError> {
+        while !self.in_flight.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn settle_one(&mut self) -> Result<(), StoreError> {
+        match self.in_flight.join_next().await {
+            Some(done) => {
+                done.map_err(|e| StoreError::Engine(format!("an import task failed: {e}")))?
+            }
+            None => Ok(()),
+        }
+    }
+}
 
 impl PgStore {
     pub async fn import(&self, record: Record) -> Result<(), StoreError> {

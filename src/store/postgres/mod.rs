@@ -18,6 +18,7 @@ mod admin;
 mod export;
 mod housekeeping;
 mod import;
+pub use import::Importer;
 mod issuing;
 mod jobs;
 mod log;
