@@ -48,7 +48,8 @@ enum Command {
     Serve(ServeArgs),
     /// Compute the payload-signature `hash` (v1) of a request body, as a client must.
     Sign(cli::sign::SignArgs),
-    /// Restore a backup into a new data directory (no server running on it).
+    /// Restore a backup into a new data directory (no server running on it) or an empty
+    /// PostgreSQL database (--to).
     Restore(cli::backup::RestoreArgs),
     /// Move a stopped installation's embedded store into an empty PostgreSQL database.
     Migrate(cli::migrate::MigrateArgs),
