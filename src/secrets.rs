@@ -98,27 +98,17 @@ impl ServerKeys {
     /// From the environment if set, else from the key file, created (0600) on first start;
     /// never created beside an existing store (new keys could not open it).
     pub fn load_or_create(data_dir: &Path) -> Result<Self, SecretsError> {
-        if let Ok(text) = std::env::var(KEY_ENV) {
-            return Self::from_json(&text);
+        if let Some(keys) = Self::load_existing(data_dir)? {
+            return Ok(keys);
         }
-        let path = data_dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                warn_if_readable_by_others(&path);
-                Self::from_json(&text)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if data_dir.join("store").join("db").exists() {
-                    return Err(SecretsError::MissingForStore(
-                        data_dir.display().to_string(),
-                    ));
-                }
-                let text = Self::new_key_file(1)?;
-                write_owner_only(&path, text.as_bytes())?;
-                Self::from_json(&text)
-            }
-            Err(e) => Err(e.into()),
+        if data_dir.join("store").join("db").exists() {
+            return Err(SecretsError::MissingForStore(
+                data_dir.display().to_string(),
+            ));
         }
+        let text = Self::new_key_file(1)?;
+        write_owner_only(&data_dir.join(KEY_FILE), text.as_bytes())?;
+        Self::from_json(&text)
     }
 
     /// From the environment if set, else from the key file if there is one; never creates

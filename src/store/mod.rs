@@ -313,7 +313,7 @@ impl Store {
     pub async fn restore_dir(
         dir: &Path,
         keys: Option<Arc<ServerKeys>>,
-        input: &mut impl std::io::Read,
+        input: &mut (impl std::io::Read + std::io::Seek),
     ) -> Result<u64, BackupError> {
         if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
             return Err(BackupError::Format(format!(
@@ -363,7 +363,7 @@ impl Store {
     async fn restore_staged(
         staging: &Path,
         keys: Arc<ServerKeys>,
-        input: &mut impl std::io::Read,
+        input: &mut (impl std::io::Read + std::io::Seek),
     ) -> Result<u64, BackupError> {
         // Periodic: the close below flushes once, instead of once per record.
         let store = Self::open(staging, Durability::Periodic, keys)?;
@@ -374,7 +374,13 @@ impl Store {
 
     /// Restores a logical backup (its header read by [`backup::read_format`]) into this
     /// store, which must hold no brand and no operator yet. Returns how many records went in.
-    pub async fn restore(&self, input: &mut impl std::io::Read) -> Result<u64, BackupError> {
+    /// PostgreSQL takes the records in many transactions, so the whole file is read and
+    /// checked first (every record decodes, every brand opens, the count matches): a damaged
+    /// or truncated backup writes nothing.
+    pub async fn restore(
+        &self,
+        input: &mut (impl std::io::Read + std::io::Seek),
+    ) -> Result<u64, BackupError> {
         let empty = match &self.engine {
             Engine::Embedded(s) => s.is_empty(),
             Engine::Postgres(p) => p.is_empty().await?,
@@ -383,6 +389,11 @@ impl Store {
             return Err(BackupError::Format(
                 "the store already holds brands or operators: restore into an empty one".into(),
             ));
+        }
+        if let Engine::Postgres(_) = &self.engine {
+            let start = input.stream_position()?;
+            backup::check(input, self.keys())?;
+            input.seek(std::io::SeekFrom::Start(start))?;
         }
         let mut reader = backup::Reader::open(input, self.keys())?;
         let mut n = 0;
@@ -978,19 +989,16 @@ impl Store {
         out: &mut impl std::io::Write,
         now_ms: i64,
     ) -> Result<u64, BackupError> {
-        let keys = self.keys();
+        let engine = match &self.engine {
+            Engine::Embedded(_) => "embedded",
+            Engine::Postgres(_) => "postgres",
+        };
+        let mut w = backup::Writer::begin(out, self.keys(), engine, now_ms)?;
         match &self.engine {
-            Engine::Embedded(s) => {
-                let mut w = backup::Writer::begin(out, keys, "embedded", now_ms)?;
-                s.export(&mut |r| w.record(r))?;
-                w.end()
-            }
-            Engine::Postgres(p) => {
-                let mut w = backup::Writer::begin(out, keys, "postgres", now_ms)?;
-                p.export(&mut |r| w.record(r)).await?;
-                w.end()
-            }
-        }
+            Engine::Embedded(s) => s.export(&mut |r| w.record(r))?,
+            Engine::Postgres(p) => p.export(&mut |r| w.record(r)).await?,
+        };
+        w.end()
     }
 
     /// Moves every record of this (embedded) store into `to`, an empty PostgreSQL store;

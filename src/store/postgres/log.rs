@@ -215,15 +215,15 @@ impl PgStore {
         let brand = sel.brand.as_ref().map(|b| b.as_str().to_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let client = self.pool.get().await?;
+        let page = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit
+             WHERE ($1::bigint IS NULL OR seq < $1)
+               AND ($2::text IS NULL OR actor = $2)
+               AND ($3::text IS NULL OR brand = $3)
+             ORDER BY seq DESC LIMIT $4"
+        );
         let rows = client
-            .query(
-                "SELECT seq, at_ms, actor, action, brand, target, before, after FROM audit
-                 WHERE ($1::bigint IS NULL OR seq < $1)
-                   AND ($2::text IS NULL OR actor = $2)
-                   AND ($3::text IS NULL OR brand = $3)
-                 ORDER BY seq DESC LIMIT $4",
-                &[&before, &sel.actor, &brand, &limit],
-            )
+            .query(&page, &[&before, &sel.actor, &brand, &limit])
             .await?;
         Ok(rows.iter().map(audit_entry_of).collect())
     }

@@ -233,8 +233,16 @@ async fn a_backup_moves_between_the_embedded_store_and_postgresql_both_ways() {
     let file = scratch.path().join("embedded.backup");
     backup(&embedded, &file).await;
 
-    // Into an empty database: a node on it holds everything.
+    // A truncated file writes nothing into the database: the good one restores after it.
     let url = fresh_database(&server).await;
+    let bytes = std::fs::read(&file).unwrap();
+    let cut = scratch.path().join("cut.backup");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let out = restore(embedded.dir.path(), &cut, Some(&url));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
+
+    // Into an empty database: a node on it holds everything.
     let out = restore(embedded.dir.path(), &file, Some(&url));
     assert!(out.status.success(), "{}", stderr(&out));
     let pg_dir = Arc::new(tempfile::tempdir().unwrap());

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use otpd::domain::Flow;
 use otpd::service::{Fields, Operation, RequestContext, Services};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::helpers::{on_embedded_store, spawn_app};
+use crate::helpers::{mobile_req, on_embedded_store, spawn_app};
 
 const CUSTOMERS: usize = 500;
 const DAYS: usize = 20;
@@ -38,12 +38,8 @@ fn disk_bytes(dir: &Path) -> u64 {
 }
 
 fn body(customer: usize, session: Option<&str>) -> Map<String, Value> {
-    let mut v = json!({"identifierType": "MOBILE", "identifierValue": format!("8490{customer:07}"),
-                       "brand": "DEMO", "deviceId": "space"});
-    if let Some(s) = session {
-        v["sessionId"] = json!(s);
-    }
-    v.as_object().unwrap().clone()
+    let req = mobile_req("MOBILE", &format!("8490{customer:07}"), session);
+    req.as_object().unwrap().clone()
 }
 
 fn context(operation: Operation, path: &'static str) -> RequestContext {
