@@ -32,10 +32,13 @@ export const CUSTOMER = 'dana@acme.test';
 
 /** Follows a sidebar link ("Brands", "Issuance log", …). */
 export async function nav(page: Page, name: string) {
-	await page
+	const link = page
 		.getByRole('navigation', { name: 'Main' })
-		.getByRole('link', { name, exact: true })
-		.click();
+		.getByRole('link', { name, exact: true });
+	await link.click();
+	// The old page's heading is visible too until the router has swapped pages: wait for the
+	// link to be marked current, which happens when the new page is in place.
+	await expect(link).toHaveAttribute('aria-current', 'page');
 	await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
 }
 
