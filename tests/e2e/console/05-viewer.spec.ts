@@ -45,6 +45,8 @@ test('a viewer sees every page, changes nothing, and is refused by the server', 
 	page,
 	browser
 }) => {
+	// Thirteen pages, each scanned for controls: 20-50 s here, more on a loaded CI machine.
+	test.setTimeout(150_000);
 	const { consoleUrl, dataDir } = state();
 
 	// The admin adds the viewer.
