@@ -309,10 +309,19 @@ async fn handle(
     // Each request runs in its own task: when a client that goes away (or the request
     // timeout) drops this handler, what the request started still runs to its end, so a code
     // it committed is counted and its log record finished, never cut off between two writes.
+    // The task holds a slot till then: past the limit, a request is shed, not queued behind
+    // the work of clients that have left.
+    let Ok(slot) = s.request_slots.clone().try_acquire_owned() else {
+        return super::error::overloaded();
+    };
     let s = s.clone();
     match items {
         Items::One(obj) => {
-            let one = tokio::spawn(async move { answer_one(&s, op, &ctx, &obj).await });
+            let one = tokio::spawn(async move {
+                let answer = answer_one(&s, op, &ctx, &obj).await;
+                drop(slot);
+                answer
+            });
             let answer = match one.await {
                 Ok(answer) => answer,
                 Err(e) => {
@@ -330,7 +339,11 @@ async fn handle(
         }
         Items::Batch(objs) => {
             // Never part-way: the batch runs to its end as one task.
-            let batch = tokio::spawn(async move { answer_batch(&s, op, &ctx, &objs).await });
+            let batch = tokio::spawn(async move {
+                let bodies = answer_batch(&s, op, &ctx, &objs).await;
+                drop(slot);
+                bodies
+            });
             match batch.await {
                 Ok(bodies) => (StatusCode::OK, Json(Value::Array(bodies))).into_response(),
                 Err(e) => {

@@ -61,6 +61,10 @@ pub struct Services {
     /// Orders the issuance log's ids (see `generate::new_log_id`). This server's own: servers
     /// in one process (tests, the desktop) on other clocks must not push each other's ids.
     log_ids: std::sync::Mutex<uuid::ContextV7>,
+    /// The public requests' tasks at work, at most `max_concurrent_requests`. A task goes on
+    /// after its client has gone (see `http::public`) and keeps its slot until it ends, so
+    /// abandoned work cannot pile up past the limit the listener sheds at.
+    pub request_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Where a request came from and on which path.
@@ -120,7 +124,9 @@ impl Services {
         let client_limiter = NonZeroU32::new(config.client_rate_limit_per_minute)
             .map(|n| RateLimiter::new(Quota::per_minute(n), Default::default(), clock.clone()));
         let log_retention_days = std::sync::atomic::AtomicU32::new(config.log_retention_days);
+        let request_slots = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests));
         Self {
+            request_slots,
             log_retention_days,
             store,
             keys,

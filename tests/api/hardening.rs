@@ -95,6 +95,95 @@ async fn past_the_concurrency_limit_requests_are_shed_at_once_and_service_recove
     }
 }
 
+/// A request whose client has gone on runs to its end (see `a_batch_dropped_part_way_…`), and
+/// keeps its slot until then: with every slot held by such work, the next request is shed at
+/// once instead of piling more work behind it; when the work ends, it is all done and service
+/// resumes. Needs PostgreSQL: the test holds the requests' work with a lock on the sessions.
+#[tokio::test]
+async fn work_whose_client_left_keeps_its_slot_until_it_ends() {
+    const LIMIT: usize = 3;
+    let Some(server) = postgres_server() else {
+        eprintln!("not run: needs PostgreSQL (scripts/test-postgres.sh), whose locks hold work");
+        return;
+    };
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path().to_path_buf());
+    config.max_concurrent_requests = LIMIT;
+    config.request_timeout_seconds = 120; // far beyond this test
+    let database = fresh_database(&server).await;
+    config.store_url = Some(otpd::domain::channel::Secret::new(database.clone()));
+    let app = spawn_with(config, dir).await;
+    let (db, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let waiting_on_locks = async || -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    };
+
+    // No session can be written while the test holds this lock.
+    db.batch_execute("BEGIN; LOCK TABLE sessions IN SHARE MODE")
+        .await
+        .unwrap();
+    for i in 0..LIMIT {
+        let gone = app
+            .client
+            .post(app.url("/auth/v1/token/generate"))
+            .json(&mobile_req("MOBILE", &format!("8490100000{i}"), None))
+            .timeout(Duration::from_millis(300))
+            .send()
+            .await;
+        assert!(gone.is_err_and(|e| e.is_timeout()), "request {i} was held");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiting_on_locks().await < LIMIT as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "the clients' work is not waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Every slot is held by work whose client has left: shed at once, not queued behind it.
+    let shed = app
+        .client
+        .post(app.url("/auth/v1/token/generate"))
+        .json(&mobile_req("MOBILE", MOBILE, None))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("answered while the slots stay held");
+    assert_eq!(shed.status(), 503);
+    assert_eq!(shed.headers()["retry-after"], "1");
+
+    // The work ends: each left-behind session is written, and requests succeed again.
+    db.batch_execute("COMMIT").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sessions = async || -> i64 {
+        let row = db.query_one("SELECT count(*) FROM sessions", &[]).await;
+        row.unwrap().get(0)
+    };
+    while sessions().await < LIMIT as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "the left-behind work did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while token_status(&app).await != 200 {
+        assert!(Instant::now() < deadline, "the server did not recover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sessions().await, LIMIT as i64 + 1);
+}
+
 /// A batch runs to its end even when its request is dropped part-way (the request timeout, or
 /// a client gone): all 100 sessions of a 100-item batch exist, never a part of them.
 #[tokio::test]
