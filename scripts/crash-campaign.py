@@ -652,8 +652,8 @@ def set_up(server: Server, gw: Gateway, settle: float) -> None:
                f"url=http://127.0.0.1:{gw.port}/sms", "timeoutSeconds=5",
                'body={"to":"{to}","message":"{message}"}')
     server.cli("template", "set", BRAND, "SMS", "--text", "code {otp}")
-    # The setup is not what is under test: with --power-loss it waits for sled's background
-    # fsync (every 0.5 s), which an admin change answered before needs to survive a power cut.
+    # The setup is not what is under test: with --power-loss it waits a second more, so the
+    # admin changes are on disk before the first cut whatever the durability.
     time.sleep(max(settle, 1.0) if server.disk else settle)
     server.crash()
 
@@ -1196,7 +1196,7 @@ def main() -> int:
     p.add_argument("--keep", action="store_true", help="keep the data directory when a check fails")
     p.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
                    help="stop the load this long before each kill; with --power-loss a control "
-                        "run (sled fsyncs in the background every 0.5 s)")
+                        "run (the store fsyncs in the background every 0.5 s with periodic)")
     p.add_argument("--warn-early-delivery", action="store_true",
                    help="count invariant 6 (a code delivered before it was on disk) and go on")
     p.add_argument("--power-loss", action="store_true",

@@ -1,4 +1,4 @@
-//! The server's key ring, kept outside the sled trees: an owner-only file in the data
+//! The server's key ring, kept outside the store: an owner-only file in the data
 //! directory (`server-keys.json`, mode 0600) or the `OTPD_SERVER_KEYS` environment variable.
 //! Every master key derives three sub-keys: one for code HMACs, one sealing codes inside
 //! outbox jobs, one Ed25519 seed for tokens. The first key is active; older keys still verify
@@ -101,7 +101,9 @@ impl ServerKeys {
         if let Some(keys) = Self::load_existing(data_dir)? {
             return Ok(keys);
         }
-        if data_dir.join("store").join("db").exists() {
+        // A store that is there (any file in its directory) was sealed with other keys.
+        let store = data_dir.join("store").read_dir();
+        if store.is_ok_and(|mut entries| entries.next().is_some()) {
             return Err(SecretsError::MissingForStore(
                 data_dir.display().to_string(),
             ));

@@ -3,7 +3,7 @@
 //! issuance log, …), each one atomic step, with nothing of the engine behind it showing. The
 //! services never see a tree, a transaction, a flush or an engine error.
 //!
-//! The engine is the embedded store (`embedded/`, sled, one process): the default and what most
+//! The engine is the embedded store (`embedded/`, fjall, one process): the default and what most
 //! installations run. Records are versioned and encoded the same way whatever stores them
 //! (`records.rs`).
 //!
@@ -60,6 +60,11 @@ pub enum StoreError {
          serve what is left (what is missing stays lost)"
     )]
     Damaged { dir: String, findings: String },
+    #[error(
+        "the store in {dir} is damaged: its files cannot be read ({cause}). Restore the newest \
+         backup into a new data directory (`otpd restore --data-dir NEW FILE`)"
+    )]
+    Unreadable { dir: String, cause: String },
     #[error("store manifest: {0}")]
     Manifest(String),
 }
@@ -382,7 +387,7 @@ impl Store {
         input: &mut (impl std::io::Read + std::io::Seek),
     ) -> Result<u64, BackupError> {
         let empty = match &self.engine {
-            Engine::Embedded(s) => s.is_empty(),
+            Engine::Embedded(s) => s.is_empty()?,
             Engine::Postgres(p) => p.is_empty().await?,
         };
         if !empty {
@@ -780,7 +785,7 @@ impl Store {
     /// How many jobs are queued (the depth gauge).
     pub async fn queued_jobs(&self) -> Result<usize, StoreError> {
         match &self.engine {
-            Engine::Embedded(s) => Ok(s.outbox_len()),
+            Engine::Embedded(s) => s.outbox_len(),
             Engine::Postgres(p) => p.queued_jobs().await,
         }
     }

@@ -94,6 +94,21 @@ pub struct TestApp {
     pub _dir: Arc<tempfile::TempDir>,
 }
 
+/// One tree of the embedded store in `data_dir`, opened as otpd opens it (with the database it
+/// belongs to): for tests that change records behind a stopped server's back, as damage would.
+pub fn raw_tree(
+    data_dir: &std::path::Path,
+    tree: &str,
+) -> (fjall::SingleWriterTxDatabase, fjall::SingleWriterTxKeyspace) {
+    let db = fjall::SingleWriterTxDatabase::builder(data_dir.join("store"))
+        .open()
+        .unwrap();
+    let keyspace = db
+        .keyspace(tree, fjall::KeyspaceCreateOptions::default)
+        .unwrap();
+    (db, keyspace)
+}
+
 pub fn test_config(dir: PathBuf) -> Config {
     Config {
         data_dir: dir,

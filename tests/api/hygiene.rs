@@ -1,4 +1,4 @@
-//! Code hygiene: no plaintext code in any sled tree or any log line; secrets outside the store
+//! Code hygiene: no plaintext code in any tree of the store or any log line; secrets outside the store
 //! in owner-only files.
 
 use std::time::Duration;

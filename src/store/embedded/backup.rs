@@ -22,21 +22,19 @@ enum Frame {
     },
 }
 
-impl From<sled::Error> for BackupError {
-    fn from(e: sled::Error) -> Self {
-        Self::Store(StoreError::from(e))
-    }
-}
-
 /// Copies the trees of a format-1 backup (its header already read) into a new store in `dir`.
 /// Returns how many entries went in.
 pub fn restore_raw(dir: &Path, input: &mut impl Read) -> Result<u64, BackupError> {
-    let db = sled::Config::new().path(dir).open()?;
+    let db = super::kv::Db::open(dir).map_err(StoreError::from)?;
     let mut written = 0u64;
     loop {
         match read_frame(input)? {
+            // sled's default tree, which otpd never wrote to.
+            Frame::Entry { tree, .. } if tree == super::legacy::SLED_DEFAULT_TREE => {
+                written += 1;
+            }
             Frame::Entry { tree, key, value } => {
-                db.open_tree(tree.as_bytes())?.insert(key, value)?;
+                db.tree(&tree)?.insert(key, value)?;
                 written += 1;
             }
             Frame::End { entries } if entries == written => break,

@@ -48,14 +48,15 @@ impl EmbeddedStore {
 
     /// Inserts a brand unless one of that name exists; returns whether it was inserted.
     pub fn create_brand(&self, brand: &Brand) -> Result<bool, StoreError> {
-        let inserted = self
-            .brands
-            .compare_and_swap(
-                keys::brand(&brand.name),
-                None as Option<&[u8]>,
-                Some(records::encode_brand(brand, &self.keys)?),
-            )?
-            .is_ok();
+        let key = keys::brand(&brand.name);
+        let value = records::encode_brand(brand, &self.keys)?;
+        let inserted = self.db.write(|tx| {
+            if tx.get(&self.brands, &key)?.is_some() {
+                return Ok::<_, StoreError>(false);
+            }
+            tx.insert(&self.brands, key.as_slice(), value);
+            Ok(true)
+        })?;
         if inserted {
             self.sync.flush()?;
             self.manifest_add(Some(brand.name.as_str()), None)?;
@@ -77,35 +78,29 @@ impl EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Rewrites one brand with `change`, retrying when another writer got there first
-    /// (compare-and-swap), so two operators' edits never silently overwrite each other.
-    /// `change` may run more than once: it must be free of side effects. Returns the brand
-    /// before and after; `Ok(None)` when no brand has that name.
+    /// Rewrites one brand with `change`, in one transaction, so two operators' edits never
+    /// silently overwrite each other. Returns the brand before and after; `Ok(None)` when no
+    /// brand has that name.
     pub fn update_brand<E: From<StoreError>>(
         &self,
         name: &BrandName,
-        mut change: impl FnMut(Brand) -> Result<Brand, E>,
+        change: impl FnOnce(Brand) -> Result<Brand, E>,
     ) -> Result<Option<(Brand, Brand)>, E> {
         let key = keys::brand(name);
-        loop {
-            let Some(current) = self.brands.get(&key).map_err(StoreError::from)? else {
+        let changed = self.db.write(|tx| -> Result<_, E> {
+            let Some(current) = tx.get(&self.brands, &key)? else {
                 return Ok(None);
             };
             let before = records::decode_brand(&key, &current, &self.keys)?;
             let next = change(before.clone())?;
-            let swapped = self
-                .brands
-                .compare_and_swap(
-                    &key,
-                    Some(current),
-                    Some(records::encode_brand(&next, &self.keys)?),
-                )
-                .map_err(StoreError::from)?;
-            if swapped.is_ok() {
-                self.sync.flush()?;
-                self.cache_brand(next.clone());
-                return Ok(Some((before, next)));
-            }
+            let value = records::encode_brand(&next, &self.keys)?;
+            tx.insert(&self.brands, key.as_slice(), value);
+            Ok(Some((before, next)))
+        })?;
+        if let Some((_, next)) = &changed {
+            self.sync.flush()?;
+            self.cache_brand(next.clone());
         }
+        Ok(changed)
     }
 }

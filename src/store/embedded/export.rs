@@ -1,4 +1,4 @@
-//! Every record, decoded (`otpd migrate`): read while no server runs (sled locks the store).
+//! Every record, decoded (`otpd migrate`): read while no server runs (the engine locks the store).
 
 use super::{EmbeddedStore, StoreError, decode_i64, decode_u32, records, stats};
 use crate::domain::{BrandName, Destination, SessionId};

@@ -1,52 +1,37 @@
-//! Group commit. sled's `flush_async` deadlocks under concurrent load (seen in our load tests),
-//! so one task runs the blocking [`DiskSync::flush`] in a loop on a blocking thread. A writer that
-//! committed asks for the generation of the next flush to *start* and waits until it finished:
-//! that flush began after the commit, so it covers it, and every writer waiting meanwhile
-//! shares the same fsync.
+//! Group commit. Each write lands in fjall's journal (in the operating system's buffers); one
+//! task makes the journal durable in a loop on a blocking thread. A writer that committed asks
+//! for the generation of the next flush to *start* and waits until it finished: that flush
+//! began after the commit, so it covers it, and every writer waiting meanwhile shares the same
+//! fsync.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Notify, watch};
 
-use super::StoreError;
+use super::{StoreError, kv};
 
-/// Makes sled's writes durable. sled's `Db::flush` writes its log with `pwrite` and
-/// `sync_file_range`, which promises nothing after a power cut for data appended to a file
-/// (and sled's log only appends): an `fdatasync` of the log file follows it. Found by the
-/// crash campaign's power-cut emulation (`scripts/crash-campaign.py --power-loss`).
+/// Makes the store's writes durable: fjall's journal, written and fsynced.
 #[derive(Clone)]
 pub struct DiskSync {
-    db: sled::Db,
-    log_file: Arc<std::fs::File>,
+    db: kv::Db,
 }
 
 impl DiskSync {
-    /// For the store in `dir`: also makes sled's files and the directory entries durable
-    /// (sled creates them without an fsync).
-    pub fn new(db: sled::Db, dir: &std::path::Path) -> Result<Self, StoreError> {
-        let io = |e: std::io::Error| StoreError::Engine(e.to_string());
-        let log_file = std::fs::File::open(dir.join("db")).map_err(io)?;
-        std::fs::File::open(dir.join("conf"))
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
+    /// For the store in `dir`: also makes the directory entries durable, so a power cut right
+    /// after the store was created cannot lose the directory itself.
+    pub fn new(db: kv::Db, dir: &std::path::Path) -> Result<Self, StoreError> {
         for d in [Some(dir), dir.parent()].into_iter().flatten() {
             std::fs::File::open(d)
                 .and_then(|f| f.sync_all())
-                .map_err(io)?;
+                .map_err(|e| StoreError::Engine(e.to_string()))?;
         }
-        Ok(Self {
-            db,
-            log_file: Arc::new(log_file),
-        })
+        Ok(Self { db })
     }
 
     /// Blocks until everything written so far is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        self.log_file
-            .sync_data()
-            .map_err(|e| StoreError::Engine(e.to_string()))
+        self.db.persist()
     }
 }
 
@@ -85,12 +70,19 @@ impl Flusher {
         }
     }
 
-    /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`].
-    pub fn start(&self, db: DiskSync) {
+    /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`]. It
+    /// flushes when a writer waits for it, and at least once per `every` when that is set (the
+    /// `periodic` durability).
+    pub fn start(&self, db: DiskSync, every: Option<std::time::Duration>) {
         let inner = self.inner.clone();
         let task = tokio::spawn(async move {
             loop {
-                inner.wake.notified().await;
+                match every {
+                    Some(every) => {
+                        let _ = tokio::time::timeout(every, inner.wake.notified()).await;
+                    }
+                    None => inner.wake.notified().await,
+                }
                 if inner.stopped.load(Ordering::SeqCst) {
                     return;
                 }

@@ -1,7 +1,7 @@
 //! Sweeping what has expired, and raw dumps of every tree (backups, leak tests).
 
 use super::keys::Expiring;
-use super::{EmbeddedStore, RawRecords, StoreError, decode_i64, keys, records};
+use super::{EmbeddedStore, RawRecords, StoreError, Tree, decode_i64, keys, records};
 use crate::domain::stats::hour_of;
 use crate::store::{STATS_RETENTION_DAYS, usage_expires_ms};
 
@@ -21,7 +21,7 @@ fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {
 }
 
 impl EmbeddedStore {
-    fn expiring_tree(&self, kind: Expiring) -> &sled::Tree {
+    fn expiring_tree(&self, kind: Expiring) -> &Tree {
         match kind {
             Expiring::Session => &self.sessions,
             Expiring::Usage => &self.usage,
@@ -44,10 +44,14 @@ impl EmbeddedStore {
                     Some(at) if at > now_ms => self.note_expiry(kind, at, record)?,
                     // Only if unchanged since read: a writer that just renewed it wins.
                     _ => {
-                        if tree
-                            .compare_and_swap(record, Some(value), None as Option<&[u8]>)?
-                            .is_ok()
-                        {
+                        let gone = self.db.write(|tx| {
+                            if tx.get(tree, record)?.as_deref() != Some(&value[..]) {
+                                return Ok::<_, StoreError>(false);
+                            }
+                            tx.remove(tree, record);
+                            Ok(true)
+                        })?;
+                        if gone {
                             removed += 1;
                         } else {
                             continue; // renewed: its writer added a later entry; look again next time
@@ -111,6 +115,12 @@ impl EmbeddedStore {
         let stats_cutoff = now_ms - i64::from(STATS_RETENTION_DAYS) * 86_400_000;
         removed += self.sweep_stats(hour_of(stats_cutoff))?;
         self.checkpoint()?;
+        // What the last minute wrote moves from memory (and the journal) into the trees'
+        // files, where compaction drops what was deleted: memory stays small, a start after a
+        // crash replays about a minute of journal, and deleted records give their space back.
+        for tree in self.trees() {
+            tree.start_flushing_memory()?;
+        }
         Ok(removed)
     }
 
@@ -118,12 +128,12 @@ impl EmbeddedStore {
     pub fn dump(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
         let mut out = Vec::new();
         for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name)?;
+            let tree = self.db.tree(&name)?;
             let entries = tree
                 .iter()
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .collect::<Result<Vec<_>, _>>()?;
-            out.push((String::from_utf8_lossy(&name).into_owned(), entries));
+            out.push((name, entries));
         }
         Ok(out)
     }

@@ -29,6 +29,7 @@ impl EmbeddedStore {
             Record::Job(j) => {
                 self.outbox
                     .insert(keys::outbox(j.due_ms, j.id), records::encode_job(&j)?)?;
+                self.outbox_floor.lower(j.due_ms);
             }
             Record::Log(r) => self.append_log(&r)?,
             Record::Nonce {
@@ -55,8 +56,8 @@ impl EmbeddedStore {
     }
 
     /// Whether the store holds nothing an operator made (no brand, no operator).
-    pub fn is_empty(&self) -> bool {
-        self.brands.is_empty() && self.operators.is_empty()
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.brands.is_empty()? && self.operators.is_empty()?)
     }
 
     pub fn keys(&self) -> &ServerKeys {

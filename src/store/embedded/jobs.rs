@@ -2,11 +2,16 @@
 //! try, finished. One process owns the store, so a claim lives in memory: the set of jobs being
 //! sent. A job stays in the tree, due, until its send ends; after a crash the set is empty and
 //! the job is claimed again (delivery is at least once).
+//!
+//! A finished job leaves a tombstone in the tree until compaction drops it, and a queue's
+//! tombstones pile up at its front: a scan from the start would step over every job sent since
+//! (quadratic work under load). So the store remembers a floor, the due time before which no
+//! job is queued: claims scan from it, each one raises it to the first job still there, and
+//! each new job lowers it to its own due time.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::OutboxJob;
@@ -14,12 +19,34 @@ use crate::domain::OutboxJob;
 /// Ids of the jobs claimed and not yet finished or retried.
 pub(super) type Claims = Arc<Mutex<HashSet<uuid::Uuid>>>;
 
+/// The due time before which no job is queued (see the module docs).
+#[derive(Clone, Default)]
+pub(super) struct Floor(Arc<AtomicI64>);
+
+impl Floor {
+    /// A job due at `due_ms` was queued (call after its commit).
+    pub(super) fn lower(&self, due_ms: i64) {
+        self.0.fetch_min(due_ms, Ordering::SeqCst);
+    }
+}
+
 impl EmbeddedStore {
+    /// Sets the floor to the first queued job, at open.
+    pub(super) fn find_outbox_floor(&self) -> Result<(), StoreError> {
+        let first = self.outbox.iter().next().transpose()?;
+        let due = first.map_or(i64::MAX, |(k, _)| keys::outbox_due(&k));
+        self.outbox_floor.0.store(due, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Claims up to `max` jobs due at `now_ms`, oldest first, skipping those being sent.
     pub fn claim_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
+        let floor = self.outbox_floor.0.load(Ordering::SeqCst);
         let mut out = Vec::new();
-        for item in self.outbox.iter() {
+        let mut first = None;
+        for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
             let (k, v) = item?;
+            first.get_or_insert(keys::outbox_due(&k));
             if keys::outbox_due(&k) > now_ms || out.len() >= max {
                 break;
             }
@@ -36,6 +63,14 @@ impl EmbeddedStore {
                 self.release(job.id);
             }
         }
+        // Up to the first job still there (claimed or not): only if no new job lowered the
+        // floor meanwhile, which it may have done below what this scan saw.
+        let _ = self.outbox_floor.0.compare_exchange(
+            floor,
+            first.unwrap_or(i64::MAX).max(floor),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
         Ok(out)
     }
 
@@ -44,21 +79,17 @@ impl EmbeddedStore {
         let old = keys::outbox(claimed.due_ms, claimed.id);
         let new = keys::outbox(next.due_ms, next.id);
         let value = records::encode_job(next)?;
-        let moved = self
-            .outbox
-            .transaction(|t| {
-                if t.remove(&old[..])?.is_none() {
-                    return Ok(false);
-                }
-                t.insert(&new[..], value.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(true)
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::from(e),
-                TransactionError::Abort(()) => StoreError::Encode("retry aborted".into()),
-            })?;
+        let moved = self.db.write(|tx| {
+            if tx.get(&self.outbox, old)?.is_none() {
+                return Ok::<_, StoreError>(false);
+            }
+            tx.remove(&self.outbox, old);
+            tx.insert(&self.outbox, new, value);
+            Ok(true)
+        });
+        self.outbox_floor.lower(next.due_ms);
         self.release(claimed.id);
-        Ok(moved)
+        moved
     }
 
     /// Deletes a claimed job that is done (with the sealed code it carried).
@@ -69,8 +100,15 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
+    /// How many jobs are queued (counted from the floor: the tombstones before it are not).
+    pub fn outbox_len(&self) -> Result<usize, StoreError> {
+        let floor = self.outbox_floor.0.load(Ordering::SeqCst);
+        let mut n = 0;
+        for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn claim(&self, id: uuid::Uuid) -> bool {

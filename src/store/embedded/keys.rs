@@ -1,4 +1,4 @@
-//! Key layout of every sled tree. Keys are byte strings built only here; multi-part keys join
+//! Key layout of every tree of the embedded store. Keys are byte strings built only here; multi-part keys join
 //! their parts with a 0 byte (no part may hold one) and put numbers big-endian, so a prefix scan
 //! of a tree returns one brand's, one customer's or one time range's records in order.
 //!

@@ -1,11 +1,13 @@
-//! The store's manifest: a small file beside the sled directory (`store-manifest.json`) that
+//! The store's manifest: a small file beside the store directory (`store-manifest.json`) that
 //! records what the store is known to hold, so that a damaged store is refused at start instead
 //! of served with records silently missing.
 //!
-//! Why outside sled: sled ends its log at the first record that fails its checksum, as it must
-//! for a write torn by a crash. Damage in the middle of the file (a bad disk block, a stray
-//! write) therefore loses everything after it without an error, and any count kept inside sled
-//! is lost with it. The manifest is written only after the store has flushed what it names:
+//! Why outside the store: an engine recovering from a crash ends its journal at the first
+//! record that fails its checksum, as it must for a write torn by the crash. Damage in the
+//! middle of a journal (a bad disk block, a stray write) therefore loses everything after it
+//! without an error, a lost or replaced file loses whatever it held, and any count kept inside
+//! the store is lost with it. The manifest is written only after the store has flushed what it
+//! names:
 //!
 //! - the brand and operator names, after the flush that made each one durable (neither is ever
 //!   deleted);
@@ -22,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{EmbeddedStore, StoreError, decode_u64, records};
+use super::{EmbeddedStore, StoreError, Tree, decode_u64, records};
 use crate::domain::BrandName;
 
 /// Bumped when the file's meaning changes; an unknown version is a finding, not a crash.
@@ -82,7 +84,7 @@ impl Manifest {
         }
     }
 
-    /// `<dir>-manifest.json`: outside the directory sled owns, so removing or replacing the
+    /// `<dir>-manifest.json`: outside the directory the engine owns, so removing or replacing the
     /// store directory leaves it behind as a witness.
     pub fn path_for(dir: &Path) -> PathBuf {
         let name = dir
@@ -204,7 +206,7 @@ impl EmbeddedStore {
         }
         if let Some(counts) = &known.clean_close_counts {
             for (tree, &expected) in counts {
-                let found = self.db.open_tree(tree)?.len() as u64;
+                let found = self.db.tree(tree)?.len()? as u64;
                 if found != expected {
                     findings.push(format!(
                         "the {tree} tree holds {found} records, {expected} at the last clean stop"
@@ -298,7 +300,7 @@ impl EmbeddedStore {
     pub(super) fn checkpoint_at_close(&self) -> Result<(), StoreError> {
         let counts = COUNTED_TREES
             .iter()
-            .map(|&name| Ok((name.to_owned(), self.db.open_tree(name)?.len() as u64)))
+            .map(|&name| Ok((name.to_owned(), self.db.tree(name)?.len()? as u64)))
             .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
         self.checkpoint_with(Some(counts))
     }
@@ -317,10 +319,9 @@ impl EmbeddedStore {
 }
 
 /// A tree's keys as text (brand and operator names are their keys).
-fn key_names(tree: &sled::Tree) -> Result<BTreeSet<String>, StoreError> {
+fn key_names(tree: &Tree) -> Result<BTreeSet<String>, StoreError> {
     tree.iter()
-        .keys()
-        .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+        .map(|entry| Ok(String::from_utf8_lossy(&entry?.0).into_owned()))
         .collect()
 }
 

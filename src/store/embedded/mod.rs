@@ -1,10 +1,11 @@
-//! The embedded store, on sled: one process owns it (sled locks its directory). One tree per
-//! concern (layout in `keys.rs`), records encoded as every engine encodes them
-//! (`store/records.rs`), and ONE transaction for issuing a code (`EmbeddedStore::issue`, in
-//! `sessions.rs`). Only [`crate::store::Store`] calls it. The methods are grouped by concern: `brands` (and the audit trail), `sessions` (with issuing
-//! and the signature replay cache), `usage`, `log`, `stats` (the dashboard's hourly counters),
-//! `jobs` (the outbox), `operators` (console accounts and sessions), `housekeeping`; `flusher`
-//! is the group commit.
+//! The embedded store, on fjall (an LSM tree; `kv.rs` is all of it the store uses): one process
+//! owns it (fjall locks its directory). One tree (keyspace) per concern (layout in `keys.rs`),
+//! records encoded as every engine encodes them (`store/records.rs`), and ONE transaction for
+//! issuing a code (`EmbeddedStore::issue`, in `sessions.rs`). Only [`crate::store::Store`] calls
+//! it. The methods are grouped by concern: `brands` (and the audit trail), `sessions` (with
+//! issuing and the signature replay cache), `usage`, `log`, `stats` (the dashboard's hourly
+//! counters), `jobs` (the outbox), `operators` (console accounts and sessions),
+//! `housekeeping`; `flusher` is the group commit, `legacy` moves a store of otpd 0.1 (sled) in.
 
 mod audit;
 mod backup;
@@ -15,6 +16,8 @@ mod housekeeping;
 mod import;
 mod jobs;
 pub mod keys;
+mod kv;
+mod legacy;
 mod log;
 mod manifest;
 mod operators;
@@ -28,6 +31,7 @@ use std::sync::Arc;
 
 pub use backup::restore_raw;
 use flusher::{DiskSync, Flusher};
+use kv::Tree;
 pub use manifest::OnDamage;
 
 use super::{
@@ -37,48 +41,45 @@ use super::{
 use crate::domain::{Brand, BrandName};
 use crate::secrets::ServerKeys;
 
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        Self::Engine(e.to_string())
-    }
-}
-
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: sled::Db,
-    brands: sled::Tree,
-    sessions: sled::Tree,
-    usage: sled::Tree,
-    overrides: sled::Tree,
-    outbox: sled::Tree,
-    log: sled::Tree,
-    log_by_dest: sled::Tree,
-    nonces: sled::Tree,
-    meta: sled::Tree,
+    db: kv::Db,
+    brands: Tree,
+    sessions: Tree,
+    usage: Tree,
+    overrides: Tree,
+    outbox: Tree,
+    log: Tree,
+    log_by_dest: Tree,
+    nonces: Tree,
+    meta: Tree,
     /// When sessions, usage and nonces expire (see `keys::expiry`): what the sweeper walks.
-    expiry: sled::Tree,
-    audit: sled::Tree,
-    stats: sled::Tree,
-    operators: sled::Tree,
-    console_sessions: sled::Tree,
+    expiry: Tree,
+    audit: Tree,
+    stats: Tree,
+    operators: Tree,
+    console_sessions: Tree,
     brand_cache: BrandCache,
     /// Seals brand records (they hold secrets).
     keys: Arc<ServerKeys>,
     flusher: Flusher,
-    /// sled's flush followed by an fsync of its log (see [`DiskSync`]).
+    /// Makes the journal durable (see [`DiskSync`]).
     sync: DiskSync,
     durability: Durability,
-    /// What the store is known to hold, kept outside sled (see `manifest.rs`).
+    /// What the store is known to hold, kept outside its files (see `manifest.rs`).
     manifest: Arc<manifest::Manifest>,
     /// The outbox jobs being sent right now (see `jobs.rs`).
     claimed: jobs::Claims,
+    /// No queued job is due before this (see `jobs.rs`).
+    outbox_floor: jobs::Floor,
 }
 
 /// The version of the store's layout and record formats. Raise it with any change an older
 /// otpd would misread; an otpd refuses a store whose version is above its own.
 /// 2: the issuance log is indexed by outcome, channel and delivery status, and sessions, usage
 /// and nonces by expiry (an otpd of schema 1 would add records without those entries).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the same trees and records in fjall instead of sled (moved in at the first start).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
 const EXPIRY_BUILT: &str = "expiry_index_built";
@@ -87,32 +88,52 @@ const LOG_FACETS_BUILT: &str = "log_facets_built";
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`; `on_damage` says what to do when it lacks records
-    /// its manifest names. sled locks its directory; when another instance is still letting go
-    /// of it (a quick restart), opening is retried for up to five seconds.
+    /// its manifest names. A store of otpd 0.1 (sled) there is moved into fjall first (see
+    /// `legacy.rs`). fjall locks its directory; when another instance is still letting go of
+    /// it (a quick restart), opening is retried for up to five seconds.
     pub fn open(
         dir: &Path,
         durability: Durability,
         keys: Arc<ServerKeys>,
         on_damage: OnDamage,
     ) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(500));
+        legacy::move_in(dir)?;
+        let unreadable = |cause: String| StoreError::Unreadable {
+            dir: dir.display().to_string(),
+            cause,
+        };
         let mut tries = 0;
         let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
+            match kv::Db::open(dir) {
+                Err(fjall::Error::Locked) if tries < 50 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+                Err(fjall::Error::Locked) => {
                     return Err(StoreError::Locked(dir.display().to_string()));
                 }
-                other => break other?,
+                Err(e @ fjall::Error::Io(_)) => return Err(e.into()),
+                // Anything else is a file that is not what fjall wrote: a bad checksum, a
+                // truncated table, a version or journal that does not parse.
+                Err(e) => return Err(unreadable(e.to_string())),
+                Ok(db) => break db,
             }
         };
-        let tree = |name: &str| db.open_tree(name);
+        // Reading fails on a block whose checksum does not match: damage, found at the start.
+        Self::open_db(db, dir, durability, keys, on_damage).map_err(|e| match e {
+            StoreError::Engine(cause) => unreadable(cause),
+            e => e,
+        })
+    }
+
+    fn open_db(
+        db: kv::Db,
+        dir: &Path,
+        durability: Durability,
+        keys: Arc<ServerKeys>,
+        on_damage: OnDamage,
+    ) -> Result<Self, StoreError> {
+        let tree = |name: &str| db.tree(name);
         // A newer otpd may have changed record formats this one would misread or overwrite.
         let found = tree("meta")?
             .get("schema_version")?
@@ -148,6 +169,7 @@ impl EmbeddedStore {
             durability,
             manifest: Arc::new(manifest::Manifest::beside(dir)),
             claimed: jobs::Claims::default(),
+            outbox_floor: jobs::Floor::default(),
             db,
         };
         // Before the flusher starts: refused, the store lets go of its directory at once.
@@ -174,7 +196,12 @@ impl EmbeddedStore {
                 );
             }
         }
-        store.flusher.start(store.sync.clone());
+        store.find_outbox_floor()?;
+        let every = match durability {
+            Durability::FlushEach => None,
+            Durability::Periodic => Some(std::time::Duration::from_millis(500)),
+        };
+        store.flusher.start(store.sync.clone(), every);
         store
             .meta
             .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
@@ -185,10 +212,35 @@ impl EmbeddedStore {
     }
 
     /// Stops the flusher and flushes once more; the store is closed when the last clone drops.
+    /// What is still in memory goes into the trees' files first, so the next start has no
+    /// journal to replay.
     pub async fn close(&self) -> Result<(), StoreError> {
         self.flusher.stop().await;
         self.sync.flush()?;
+        for tree in self.trees() {
+            tree.flush_memory()?;
+        }
+        self.sync.flush()?;
         self.checkpoint_at_close()
+    }
+
+    fn trees(&self) -> [&Tree; 14] {
+        [
+            &self.brands,
+            &self.sessions,
+            &self.usage,
+            &self.overrides,
+            &self.outbox,
+            &self.log,
+            &self.log_by_dest,
+            &self.nonces,
+            &self.meta,
+            &self.expiry,
+            &self.audit,
+            &self.stats,
+            &self.operators,
+            &self.console_sessions,
+        ]
     }
 
     fn cache_brand(&self, brand: Brand) {
@@ -213,11 +265,6 @@ impl EmbeddedStore {
         self.meta.insert("ready_probe", &[1])?;
         Ok(())
     }
-}
-
-/// sled reports a held directory lock as `WouldBlock`, or wrapped as `Other` with a message.
-fn is_lock_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 pub(crate) fn decode_u32(v: &[u8]) -> Option<u32> {

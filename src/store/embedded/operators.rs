@@ -43,19 +43,19 @@ impl EmbeddedStore {
     }
 
     pub fn has_operators(&self) -> Result<bool, StoreError> {
-        Ok(!self.operators.is_empty())
+        Ok(!self.operators.is_empty()?)
     }
 
     /// Inserts an operator unless one of that name exists; returns whether it was inserted.
     pub fn create_operator(&self, o: &Operator) -> Result<bool, StoreError> {
-        let inserted = self
-            .operators
-            .compare_and_swap(
-                o.name.as_str(),
-                None as Option<&[u8]>,
-                Some(encode_operator(o)?),
-            )?
-            .is_ok();
+        let value = encode_operator(o)?;
+        let inserted = self.db.write(|tx| {
+            if tx.get(&self.operators, o.name.as_str())?.is_some() {
+                return Ok::<_, StoreError>(false);
+            }
+            tx.insert(&self.operators, o.name.as_str(), value);
+            Ok(true)
+        })?;
         if inserted {
             self.sync.flush()?;
             self.manifest_add(None, Some(o.name.as_str()))?;
@@ -63,31 +63,25 @@ impl EmbeddedStore {
         Ok(inserted)
     }
 
-    /// Rewrites one operator with `change` (retried on a concurrent write; it must be free of
-    /// side effects). `Ok(None)` when no operator has that name.
+    /// Rewrites one operator with `change`, in one transaction. `Ok(None)` when no operator
+    /// has that name.
     pub fn update_operator<E: From<StoreError>>(
         &self,
         name: &OperatorName,
-        mut change: impl FnMut(Operator) -> Result<Operator, E>,
+        change: impl FnOnce(Operator) -> Result<Operator, E>,
     ) -> Result<Option<Operator>, E> {
-        loop {
-            let Some(current) = self
-                .operators
-                .get(name.as_str())
-                .map_err(StoreError::from)?
-            else {
+        let changed = self.db.write(|tx| -> Result<_, E> {
+            let Some(current) = tx.get(&self.operators, name.as_str())? else {
                 return Ok(None);
             };
             let next = change(decode_operator(&current)?)?;
-            let swapped = self
-                .operators
-                .compare_and_swap(name.as_str(), Some(current), Some(encode_operator(&next)?))
-                .map_err(StoreError::from)?;
-            if swapped.is_ok() {
-                self.sync.flush()?;
-                return Ok(Some(next));
-            }
+            tx.insert(&self.operators, name.as_str(), encode_operator(&next)?);
+            Ok(Some(next))
+        })?;
+        if changed.is_some() {
+            self.sync.flush()?;
         }
+        Ok(changed)
     }
 
     // ---- console sessions ---------------------------------------------------------------
@@ -188,10 +182,13 @@ impl EmbeddedStore {
         if !matches || record.expires_ms <= now_ms {
             return Ok(false);
         }
-        let taken = self
-            .meta
-            .compare_and_swap(SETUP_TOKEN, Some(current), None as Option<&[u8]>)?
-            .is_ok();
-        Ok(taken)
+        // Taken only if still the same token: a second use at the same moment finds it gone.
+        self.db.write(|tx| {
+            if tx.get(&self.meta, SETUP_TOKEN)?.as_deref() != Some(&current[..]) {
+                return Ok(false);
+            }
+            tx.remove(&self.meta, SETUP_TOKEN);
+            Ok(true)
+        })
     }
 }

@@ -210,25 +210,45 @@ async fn opens_with_every_record(fixture: &str) {
 }
 
 /// A store whose schema is newer than this code is refused with a message that says so, and
-/// is left as it was.
+/// is left as it was: a sled store (it is not moved into fjall) and a fjall store alike.
 #[test]
 fn a_store_from_a_newer_otpd_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let sled_store = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1");
-    copy_dir(&fixture, dir.path());
-    std::fs::create_dir_all(dir.path().join("store/blobs")).unwrap();
+    copy_dir(&fixture, sled_store.path());
+    std::fs::create_dir_all(sled_store.path().join("store/blobs")).unwrap();
     {
-        let db = sled::open(dir.path().join("store")).unwrap();
+        let db = sled::open(sled_store.path().join("store")).unwrap();
         let meta = db.open_tree("meta").unwrap();
-        meta.insert(
-            "schema_version",
-            &(otpd::store::SCHEMA_VERSION + 1).to_be_bytes(),
-        )
-        .unwrap();
+        meta.insert("schema_version", &3u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
+    refused_as_too_new(sled_store.path());
+    let db = sled::open(sled_store.path().join("store")).unwrap();
+    let version = db.open_tree("meta").unwrap().get("schema_version").unwrap();
+    assert_eq!(version.unwrap().as_ref(), 3u32.to_be_bytes());
+
+    let newer = (otpd::store::SCHEMA_VERSION + 1).to_be_bytes();
+    let fjall_store = tempfile::tempdir().unwrap();
+    std::fs::write(
+        fjall_store.path().join(otpd::secrets::KEY_FILE),
+        otpd::secrets::ServerKeys::new_key_file(1).unwrap(),
+    )
+    .unwrap();
+    {
+        let (db, meta) = crate::helpers::raw_tree(fjall_store.path(), "meta");
+        meta.insert("schema_version", newer).unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
+    refused_as_too_new(fjall_store.path());
+    let (_db, meta) = crate::helpers::raw_tree(fjall_store.path(), "meta");
+    assert_eq!(meta.get("schema_version").unwrap().unwrap().as_ref(), newer);
+}
+
+/// Runs `otpd serve` on `data_dir`; it must exit by itself, saying the store is too new.
+fn refused_as_too_new(data_dir: &Path) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otpd"))
-        .args(["--data-dir", dir.path().to_str().unwrap(), "serve"])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "serve"])
         .args([
             "--public-listen",
             "127.0.0.1:0",
@@ -252,15 +272,4 @@ fn a_store_from_a_newer_otpd_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("written by a newer otpd"), "{err}");
-    let db = sled::open(dir.path().join("store")).unwrap();
-    let version = db
-        .open_tree("meta")
-        .unwrap()
-        .get("schema_version")
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        version.as_ref(),
-        (otpd::store::SCHEMA_VERSION + 1).to_be_bytes()
-    );
 }
