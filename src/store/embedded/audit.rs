@@ -21,7 +21,7 @@ impl EmbeddedStore {
             let mut key = [0u8; 16];
             key[..8].copy_from_slice(&e.at_ms.max(0).to_be_bytes());
             key[8..].copy_from_slice(&seq.to_be_bytes());
-            tx.insert(&self.meta, AUDIT_SEQUENCE, &seq.to_be_bytes());
+            tx.insert(&self.meta, AUDIT_SEQUENCE, seq.to_be_bytes());
             tx.insert(&self.audit, key, value);
             Ok(())
         })

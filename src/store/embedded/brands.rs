@@ -32,10 +32,7 @@ impl EmbeddedStore {
     pub fn brands(&self) -> Result<Vec<Brand>, StoreError> {
         self.brands
             .iter()
-            .map(|kv| {
-                kv.map_err(StoreError::from)
-                    .and_then(|(k, v)| records::decode_brand(&k, &v, &self.keys))
-            })
+            .map(|kv| kv.and_then(|(k, v)| records::decode_brand(&k, &v, &self.keys)))
             .collect()
     }
 

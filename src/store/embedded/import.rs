@@ -41,7 +41,7 @@ impl EmbeddedStore {
             }
             Record::Stat(row) => {
                 let key = stats::stat_key(row.hour, &row.brand, row.counter);
-                self.stats.insert(key, &row.count.to_be_bytes())?;
+                self.stats.insert(key, row.count.to_be_bytes())?;
             }
             Record::Audit(e) => self.append_audit(&e)?,
             Record::Operator(o) => {

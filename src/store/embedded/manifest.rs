@@ -155,8 +155,7 @@ impl EmbeddedStore {
         let checkpoint = self
             .stored_checkpoint()?
             .max(known.as_ref().map_or(0, |k| k.checkpoint));
-        self.meta
-            .insert(CHECKPOINT_KEY, &checkpoint.to_be_bytes())?;
+        self.meta.insert(CHECKPOINT_KEY, checkpoint.to_be_bytes())?;
         self.sync.flush()?;
         let contents = Contents {
             version: MANIFEST_VERSION,
@@ -307,7 +306,7 @@ impl EmbeddedStore {
 
     fn checkpoint_with(&self, counts: Option<BTreeMap<String, u64>>) -> Result<(), StoreError> {
         let next = self.stored_checkpoint()? + 1;
-        self.meta.insert(CHECKPOINT_KEY, &next.to_be_bytes())?;
+        self.meta.insert(CHECKPOINT_KEY, next.to_be_bytes())?;
         let newest = self.newest_log_id()?;
         self.sync.flush()?;
         self.manifest.update(|c| {

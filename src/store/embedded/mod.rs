@@ -176,7 +176,7 @@ impl EmbeddedStore {
         store.adopt_manifest(on_damage)?;
         if store.meta.get(EXPIRY_BUILT)?.is_none() {
             let indexed = store.build_expiry_index()?;
-            store.meta.insert(EXPIRY_BUILT, &[1])?;
+            store.meta.insert(EXPIRY_BUILT, [1])?;
             store.sync.flush()?;
             if indexed > 0 {
                 tracing::info!(
@@ -187,7 +187,7 @@ impl EmbeddedStore {
         }
         if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
             let indexed = store.build_log_facets()?;
-            store.meta.insert(LOG_FACETS_BUILT, &[1])?;
+            store.meta.insert(LOG_FACETS_BUILT, [1])?;
             store.sync.flush()?;
             if indexed > 0 {
                 tracing::info!(
@@ -204,7 +204,7 @@ impl EmbeddedStore {
         store.flusher.start(store.sync.clone(), every);
         store
             .meta
-            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+            .insert("schema_version", SCHEMA_VERSION.to_be_bytes())?;
         for brand in store.brands()? {
             store.cache_brand(brand);
         }
@@ -262,7 +262,7 @@ impl EmbeddedStore {
 
     /// Readiness: the store accepts a write.
     pub fn probe(&self) -> Result<(), StoreError> {
-        self.meta.insert("ready_probe", &[1])?;
+        self.meta.insert("ready_probe", [1])?;
         Ok(())
     }
 }

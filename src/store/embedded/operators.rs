@@ -28,10 +28,7 @@ impl EmbeddedStore {
     pub fn operators(&self) -> Result<Vec<Operator>, StoreError> {
         self.operators
             .iter()
-            .map(|kv| {
-                kv.map_err(StoreError::from)
-                    .and_then(|(_, v)| decode_operator(&v))
-            })
+            .map(|kv| kv.and_then(|(_, v)| decode_operator(&v)))
             .collect()
     }
 

@@ -167,7 +167,7 @@ impl EmbeddedStore {
             }
             let expiry = keys::expiry(Expiring::Nonce, expires_ms, &key);
             tx.insert(&self.expiry, expiry, &[] as &[u8]);
-            tx.insert(&self.nonces, key.as_slice(), &expires_ms.to_be_bytes());
+            tx.insert(&self.nonces, key.as_slice(), expires_ms.to_be_bytes());
             Ok(true)
         })
     }

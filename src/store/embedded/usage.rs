@@ -51,7 +51,7 @@ impl EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = keys::customer(brand, dest);
         match limit {
-            Some(n) => self.overrides.insert(key, &n.to_be_bytes())?,
+            Some(n) => self.overrides.insert(key, n.to_be_bytes())?,
             None => self.overrides.remove(key)?,
         };
         Ok(())
