@@ -114,6 +114,7 @@ impl EmbeddedStore {
         }
         let stats_cutoff = now_ms - i64::from(STATS_RETENTION_DAYS) * 86_400_000;
         removed += self.sweep_stats(hour_of(stats_cutoff))?;
+        self.save_outbox_floor(now_ms)?;
         self.checkpoint()?;
         // What the last minute wrote moves from memory (and the journal) into the trees'
         // files, where compaction drops what was deleted: memory stays small, a start after a

@@ -13,7 +13,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{EmbeddedStore, StoreError, keys, records};
+use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
+
+/// The `meta` key of the outbox floor saved at the last sweep.
+const OUTBOX_FLOOR: &str = "outbox_floor";
 use crate::domain::OutboxJob;
 
 /// Ids of the jobs claimed and not yet finished or retried.
@@ -31,12 +34,32 @@ impl Floor {
 }
 
 impl EmbeddedStore {
-    /// Sets the floor to the first queued job, at open.
+    /// Sets the floor to the first queued job, at open. The scan starts an hour before the
+    /// floor the last sweep saved (see [`EmbeddedStore::save_outbox_floor`]), not at the
+    /// start of the tree, where every sent job's tombstone may still be.
     pub(super) fn find_outbox_floor(&self) -> Result<(), StoreError> {
-        let first = self.outbox.iter().next().transpose()?;
+        const MARGIN_MS: i64 = 3_600_000;
+        let saved = self
+            .meta
+            .get(OUTBOX_FLOOR)?
+            .and_then(|v| decode_i64(&v))
+            .map_or(0, |floor| floor.saturating_sub(MARGIN_MS));
+        let first = self
+            .outbox
+            .range(keys::outbox(saved, uuid::Uuid::nil())..)
+            .next()
+            .transpose()?;
         let due = first.map_or(i64::MAX, |(k, _)| keys::outbox_due(&k));
         self.outbox_floor.0.store(due, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Saves the floor for the next open, at a sweep: no lower than `now_ms`, since a job
+    /// queued later is due no earlier than when it is queued (an hour's margin at open covers
+    /// a clock set back).
+    pub(super) fn save_outbox_floor(&self, now_ms: i64) -> Result<(), StoreError> {
+        let floor = self.outbox_floor.0.load(Ordering::SeqCst).min(now_ms);
+        self.meta.insert(OUTBOX_FLOOR, floor.to_be_bytes())
     }
 
     /// Claims up to `max` jobs due at `now_ms`, oldest first, skipping those being sent.

@@ -173,6 +173,7 @@ impl EmbeddedStore {
             db,
         };
         // Before the flusher starts: refused, the store lets go of its directory at once.
+        store.find_outbox_floor()?;
         store.adopt_manifest(on_damage)?;
         if store.meta.get(EXPIRY_BUILT)?.is_none() {
             let indexed = store.build_expiry_index()?;
@@ -196,7 +197,6 @@ impl EmbeddedStore {
                 );
             }
         }
-        store.find_outbox_floor()?;
         let every = match durability {
             Durability::FlushEach => None,
             Durability::Periodic => Some(std::time::Duration::from_millis(500)),
