@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
+use crate::domain::OutboxJob;
 
 /// The `meta` key of the outbox floor saved at the last sweep.
 const OUTBOX_FLOOR: &str = "outbox_floor";
-use crate::domain::OutboxJob;
 
 /// Ids of the jobs claimed and not yet finished or retried.
 pub(super) type Claims = Arc<Mutex<HashSet<uuid::Uuid>>>;

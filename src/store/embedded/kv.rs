@@ -17,8 +17,9 @@ impl From<fjall::Error> for StoreError {
 
 /// The block cache: what the store keeps of its files in memory.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
-/// The journal's bound (fjall's least): past it, memory is written into the trees' files and
-/// the journal starts afresh, so a start after a crash replays at most this much.
+/// The bound on the journals on disk (fjall's least). fjall starts a new journal at 64 MB;
+/// past this bound it writes memory into the trees' files so that the old journals can go.
+/// A start replays the journals still there.
 const JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What one tree keeps in memory before it is written into a table file (the minute's sweep
