@@ -22,9 +22,7 @@ impl DiskSync {
     /// after the store was created cannot lose the directory itself.
     pub fn new(db: kv::Db, dir: &std::path::Path) -> Result<Self, StoreError> {
         for d in [Some(dir), dir.parent()].into_iter().flatten() {
-            std::fs::File::open(d)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| StoreError::Engine(e.to_string()))?;
+            super::sync_dir(d)?;
         }
         Ok(Self { db })
     }

@@ -69,8 +69,9 @@ impl EmbeddedStore {
         let mut first = None;
         for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
             let (k, v) = item?;
-            first.get_or_insert(keys::outbox_due(&k));
-            if keys::outbox_due(&k) > now_ms || out.len() >= max {
+            let due = keys::outbox_due(&k);
+            first.get_or_insert(due);
+            if due > now_ms || out.len() >= max {
                 break;
             }
             let job = records::decode_job(&v)?;

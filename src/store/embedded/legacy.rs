@@ -65,18 +65,9 @@ fn copy(from: &Path, to: &Path) -> Result<u64, StoreError> {
     // Only what an otpd of sled's time wrote is moved: anything newer is left as it was.
     let schema = old
         .open_tree("meta")
-        .and_then(|meta| meta.get("schema_version"))
-        .map_err(sled_error)?
-        .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
-        .map(u32::from_be_bytes);
-    if let Some(found) = schema
-        && found > LAST_SLED_SCHEMA
-    {
-        return Err(StoreError::TooNew {
-            found,
-            supported: super::SCHEMA_VERSION,
-        });
-    }
+        .and_then(|meta| meta.get(super::SCHEMA_KEY))
+        .map_err(sled_error)?;
+    super::refuse_newer(schema.as_deref(), LAST_SLED_SCHEMA)?;
     let new = kv::Db::open(to)?;
     let mut entries = 0;
     for name in old.tree_names() {
@@ -96,10 +87,5 @@ fn copy(from: &Path, to: &Path) -> Result<u64, StoreError> {
 }
 
 fn sync_parent(dir: &Path) -> Result<(), StoreError> {
-    match dir.parent() {
-        Some(parent) => std::fs::File::open(parent)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| StoreError::Engine(e.to_string())),
-        None => Ok(()),
-    }
+    dir.parent().map_or(Ok(()), super::sync_dir)
 }

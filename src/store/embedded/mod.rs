@@ -81,6 +81,29 @@ pub struct EmbeddedStore {
 /// 3: the same trees and records in fjall instead of sled (moved in at the first start).
 pub const SCHEMA_VERSION: u32 = 3;
 
+/// The `meta` key holding the store's schema version (u32 BE).
+const SCHEMA_KEY: &str = "schema_version";
+
+/// Refuses a store whose schema version (`found`, the `meta` value) is above `newest`: a newer
+/// otpd wrote it, and this one would misread or overwrite its records.
+fn refuse_newer(found: Option<&[u8]>, newest: u32) -> Result<(), StoreError> {
+    match found.and_then(decode_u32) {
+        Some(found) if found > newest => Err(StoreError::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Makes the directory entries of `dir` durable (what a power cut must not lose after files
+/// in it were created or renamed).
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::Engine(format!("{}: {e}", dir.display())))
+}
+
 /// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
 const EXPIRY_BUILT: &str = "expiry_index_built";
 /// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
@@ -135,18 +158,8 @@ impl EmbeddedStore {
     ) -> Result<Self, StoreError> {
         let tree = |name: &str| db.tree(name);
         // A newer otpd may have changed record formats this one would misread or overwrite.
-        let found = tree("meta")?
-            .get("schema_version")?
-            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
-            .map(u32::from_be_bytes);
-        if let Some(found) = found
-            && found > SCHEMA_VERSION
-        {
-            return Err(StoreError::TooNew {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
+        let found = tree("meta")?.get(SCHEMA_KEY)?;
+        refuse_newer(found.as_deref(), SCHEMA_VERSION)?;
         let store = Self {
             brands: tree("brands")?,
             sessions: tree("sessions")?,
@@ -204,7 +217,7 @@ impl EmbeddedStore {
         store.flusher.start(store.sync.clone(), every);
         store
             .meta
-            .insert("schema_version", SCHEMA_VERSION.to_be_bytes())?;
+            .insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes())?;
         for brand in store.brands()? {
             store.cache_brand(brand);
         }
@@ -220,7 +233,7 @@ impl EmbeddedStore {
         for tree in self.trees() {
             tree.flush_memory()?;
         }
-        self.sync.flush()?;
+        // Flushes again, after its own last write.
         self.checkpoint_at_close()
     }
 

@@ -85,9 +85,15 @@ impl EmbeddedStore {
             .map(|j| Ok::<_, StoreError>((keys::outbox(j.due_ms, j.id), records::encode_job(j)?)))
             .transpose()?;
         let log_value = records::encode_log(input.log)?;
-        let index_key = input
-            .destination
-            .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
+        // Everything that does not depend on `decide` is made before the writer lock is taken.
+        let index_keys: Vec<Vec<u8>> = keys::LogFacet::of(input.log)
+            .map(|f| keys::log_facet(f, input.log.id))
+            .chain(
+                input
+                    .destination
+                    .map(|d| keys::log_by_dest(input.brand, d, input.log.id)),
+            )
+            .collect();
         // Read outside the transaction: a limit an operator changes at this very moment may
         // apply from the next code on.
         let limit = match &customer {
@@ -124,16 +130,12 @@ impl EmbeddedStore {
                 let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
                 tx.insert(&self.expiry, key, &[] as &[u8]);
             }
-            if let Some((k, v)) = &job {
-                tx.insert(&self.outbox, &k[..], v.as_slice());
+            if let Some((k, v)) = job {
+                tx.insert(&self.outbox, k, v);
             }
-            tx.insert(&self.log, input.log.id.as_bytes(), log_value.as_slice());
-            for facet in keys::LogFacet::of(input.log) {
-                let key = keys::log_facet(facet, input.log.id);
+            tx.insert(&self.log, input.log.id.as_bytes(), log_value);
+            for key in index_keys {
                 tx.insert(&self.log_by_dest, key, &[] as &[u8]);
-            }
-            if let Some(k) = &index_key {
-                tx.insert(&self.log_by_dest, k.as_slice(), &[] as &[u8]);
             }
             Ok(Ok(()))
         })?;
