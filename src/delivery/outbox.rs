@@ -250,10 +250,14 @@ impl Outbox {
         status: DeliveryStatus,
         attempt: Option<DeliveryAttempt>,
     ) {
-        if let Err(e) = self.store.finish_job(job).await {
-            tracing::error!(error = %e, "deleting a finished outbox job failed");
+        let now = self.clock.now_ms();
+        if let Err(e) = self
+            .store
+            .finish_delivery(job, status, attempt.as_ref(), now)
+            .await
+        {
+            tracing::error!(error = %e, "finishing an outbox job failed");
         }
-        self.record(job, status, attempt).await;
         // A sent message is in the issuance log; one that never arrives needs an operator.
         if status == DeliveryStatus::Sent {
             tracing::debug!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");

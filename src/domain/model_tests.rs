@@ -271,7 +271,9 @@ impl Harness {
             .block_on(store.claim_jobs(i64::MAX, usize::MAX))
             .unwrap();
         assert_eq!(jobs.len(), 1, "one delivery per issued code");
-        self.runtime.block_on(store.finish_job(&jobs[0])).unwrap();
+        self.runtime
+            .block_on(store.finish_delivery(&jobs[0], crate::domain::DeliveryStatus::Sent, None, 0))
+            .unwrap();
         let code = self
             .services
             .keys

@@ -774,11 +774,22 @@ impl Store {
         }
     }
 
-    /// Deletes a claimed job that is done (with the sealed code it carried).
-    pub async fn finish_job(&self, claimed: &OutboxJob) -> Result<(), StoreError> {
+    /// Ends a claimed job: deletes it (with the sealed code it carried) and records how its
+    /// delivery ended (as [`Store::record_delivery`] does).
+    pub async fn finish_delivery(
+        &self,
+        claimed: &OutboxJob,
+        status: DeliveryStatus,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         match &self.engine {
-            Engine::Embedded(s) => s.finish_job(claimed),
-            Engine::Postgres(p) => p.finish_job(claimed).await,
+            Engine::Embedded(s) => s.finish_delivery(claimed, status, attempt, now_ms),
+            Engine::Postgres(p) => {
+                p.finish_job(claimed).await?;
+                p.record_delivery(claimed.log_id, status, claimed.channel, attempt, now_ms)
+                    .await
+            }
         }
     }
 

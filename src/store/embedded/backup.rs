@@ -45,6 +45,7 @@ pub fn restore_raw(dir: &Path, input: &mut impl Read) -> Result<u64, BackupError
             }
         }
     }
-    super::DiskSync::new(db, dir)?.flush()?;
+    db.persist()?;
+    super::flusher::sync_dirs(dir)?;
     Ok(written)
 }

@@ -22,6 +22,7 @@ impl EmbeddedStore {
         &self,
         each: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
+        self.counts.write_out()?;
         let mut n = 0;
         let mut give = |r: Record| {
             n += 1;

@@ -1,5 +1,7 @@
 //! Group commit. Each write lands in fjall's journal (in the operating system's buffers); one
-//! task makes the journal durable in a loop on a blocking thread. A writer that committed asks
+//! task makes the journal durable in a loop on a blocking thread, when a writer waits for it
+//! and at least twice a second (the `periodic` durability's bound; the dashboard's counts
+//! go into their tree at each flush). A writer that committed asks
 //! for the generation of the next flush to *start* and waits until it finished: that flush
 //! began after the commit, so it covers it, and every writer waiting meanwhile shares the same
 //! fsync.
@@ -9,28 +11,40 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Notify, watch};
 
-use super::{StoreError, kv};
+use super::{StoreError, kv, stats::Counts};
 
-/// Makes the store's writes durable: fjall's journal, written and fsynced.
+/// The longest the flush loop waits without being asked.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Makes the store's writes durable: the pending counts written into their tree, then
+/// fjall's journal written and fsynced.
 #[derive(Clone)]
 pub struct DiskSync {
     db: kv::Db,
+    counts: Arc<Counts>,
 }
 
 impl DiskSync {
-    /// For the store in `dir`: also makes the directory entries durable, so a power cut right
-    /// after the store was created cannot lose the directory itself.
-    pub fn new(db: kv::Db, dir: &std::path::Path) -> Result<Self, StoreError> {
-        for d in [Some(dir), dir.parent()].into_iter().flatten() {
-            super::sync_dir(d)?;
-        }
-        Ok(Self { db })
+    /// For the store in `dir` (whose directory entries it makes durable, see [`sync_dirs`]).
+    pub fn new(db: kv::Db, dir: &std::path::Path, counts: Arc<Counts>) -> Result<Self, StoreError> {
+        sync_dirs(dir)?;
+        Ok(Self { db, counts })
     }
 
     /// Blocks until everything written so far is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.counts.write_out()?;
         self.db.persist()
     }
+}
+
+/// Makes the directory entries of the store in `dir` durable, so that a power cut right after
+/// the store was created cannot lose the directory itself.
+pub fn sync_dirs(dir: &std::path::Path) -> Result<(), StoreError> {
+    for d in [Some(dir), dir.parent()].into_iter().flatten() {
+        super::sync_dir(d)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone)]
@@ -69,18 +83,12 @@ impl Flusher {
     }
 
     /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`]. It
-    /// flushes when a writer waits for it, and at least once per `every` when that is set (the
-    /// `periodic` durability).
-    pub fn start(&self, db: DiskSync, every: Option<std::time::Duration>) {
+    /// flushes when a writer waits for it, and at least once per [`FLUSH_EVERY`].
+    pub fn start(&self, db: DiskSync) {
         let inner = self.inner.clone();
         let task = tokio::spawn(async move {
             loop {
-                match every {
-                    Some(every) => {
-                        let _ = tokio::time::timeout(every, inner.wake.notified()).await;
-                    }
-                    None => inner.wake.notified().await,
-                }
+                let _ = tokio::time::timeout(FLUSH_EVERY, inner.wake.notified()).await;
                 if inner.stopped.load(Ordering::SeqCst) {
                     return;
                 }

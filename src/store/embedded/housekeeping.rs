@@ -127,6 +127,7 @@ impl EmbeddedStore {
 
     /// Every tree's raw contents, for backups and for tests that look for leaked codes.
     pub fn dump(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
+        self.counts.write_out()?;
         let mut out = Vec::new();
         for name in self.db.tree_names() {
             let tree = self.db.tree(&name)?;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
-use crate::domain::OutboxJob;
+use crate::domain::{DeliveryAttempt, DeliveryStatus, OutboxJob};
 
 /// The `meta` key of the outbox floor saved at the last sweep.
 const OUTBOX_FLOOR: &str = "outbox_floor";
@@ -116,12 +116,25 @@ impl EmbeddedStore {
         moved
     }
 
-    /// Deletes a claimed job that is done (with the sealed code it carried).
-    pub fn finish_job(&self, claimed: &OutboxJob) -> Result<(), StoreError> {
-        let removed = self.outbox.remove(keys::outbox(claimed.due_ms, claimed.id));
+    /// Ends a claimed job: deletes it and records how its delivery ended, in one transaction
+    /// (see `delivery_step`), then lets go of the claim.
+    pub fn finish_delivery(
+        &self,
+        claimed: &OutboxJob,
+        status: DeliveryStatus,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let done = self.delivery_step(
+            Some(&keys::outbox(claimed.due_ms, claimed.id)),
+            claimed.log_id,
+            status,
+            claimed.channel,
+            attempt,
+            now_ms,
+        );
         self.release(claimed.id);
-        removed?;
-        Ok(())
+        done
     }
 
     /// How many jobs are queued (counted from the floor: the tombstones before it are not).

@@ -15,11 +15,11 @@ impl EmbeddedStore {
     /// [`EmbeddedStore::issue`], in its transaction).
     pub fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         self.append_log(r)?;
-        self.count(r.time_ms, &r.brand, outcome_counter(r))
+        self.count(r.time_ms, &r.brand, outcome_counter(r));
+        Ok(())
     }
 
-    /// A delivery step of a record: its status, the channel it is on and the attempt made. A
-    /// status that ends the delivery counts once in the stats, at `now_ms`.
+    /// A delivery step of a record: its status, the channel it is on and the attempt made.
     pub fn record_delivery(
         &self,
         id: uuid::Uuid,
@@ -28,38 +28,58 @@ impl EmbeddedStore {
         attempt: Option<&DeliveryAttempt>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        // The index gains the new facets before the record changes and loses the old ones
-        // after: a crash in between leaves an extra entry (queries re-check each record), never
-        // a record missing from a filtered view.
-        let now = [LogFacet::Delivery(status), LogFacet::Channel(channel)];
-        for facet in now {
-            self.log_by_dest
-                .insert(keys::log_facet(facet, id), &[] as &[u8])?;
-        }
-        let before = self.update_log(id, |r| {
-            r.delivery = status;
-            r.channel = Some(channel);
+        self.delivery_step(None, id, status, channel, attempt, now_ms)
+    }
+
+    /// One step of a delivery, as one transaction: the record's status, channel and attempt,
+    /// its facet entries moved to match, and the outbox job under the key `done` deleted when
+    /// the step ends it. A status that ends the delivery counts once in the stats, at `now_ms`.
+    /// A record swept meanwhile (a delivery that ended after its retention) is left gone.
+    pub(super) fn delivery_step(
+        &self,
+        done: Option<&[u8]>,
+        id: uuid::Uuid,
+        status: DeliveryStatus,
+        channel: ChannelKind,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let step = self.db.write(|tx| {
+            if let Some(job) = done {
+                tx.remove(&self.outbox, job);
+            }
+            let Some(old) = tx.get(&self.log, id.as_bytes())? else {
+                return Ok(Ok(None));
+            };
+            // An unreadable record is left as it is; the job still ends.
+            let before = match records::decode_log(&old) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut after = before.clone();
+            after.delivery = status;
+            after.channel = Some(channel);
             if let Some(a) = attempt {
-                r.attempts.push(a.clone());
+                after.attempts.push(a.clone());
             }
+            tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
+            for facet in LogFacet::of(&before) {
+                if !LogFacet::of(&after).any(|f| f == facet) {
+                    tx.remove(&self.log_by_dest, keys::log_facet(facet, id));
+                }
+            }
+            for facet in LogFacet::of(&after) {
+                if !LogFacet::of(&before).any(|f| f == facet) {
+                    tx.insert(&self.log_by_dest, keys::log_facet(facet, id), &[] as &[u8]);
+                }
+            }
+            Ok::<_, StoreError>(Ok(Some(before)))
         })?;
-        let Some(before) = before else {
-            // The record was swept meanwhile (a delivery that ended after its retention):
-            // the entries just added would point at nothing, forever.
-            for facet in now {
-                self.log_by_dest.remove(keys::log_facet(facet, id))?;
-            }
-            return Ok(());
-        };
-        for old in LogFacet::of(&before) {
-            if matches!(old, LogFacet::Delivery(_) | LogFacet::Channel(_)) && !now.contains(&old) {
-                self.log_by_dest.remove(keys::log_facet(old, id))?;
-            }
-        }
-        if !before.delivery.is_final()
+        if let Some(before) = step?
+            && !before.delivery.is_final()
             && let Some(counter) = delivery_counter(status, channel)
         {
-            self.count(now_ms, &before.brand, counter)?;
+            self.count(now_ms, &before.brand, counter);
         }
         Ok(())
     }
@@ -70,24 +90,31 @@ impl EmbeddedStore {
         if let Some(before) = before
             && !before.validated
         {
-            self.count(now_ms, &before.brand, Counter::Validated)?;
+            self.count(now_ms, &before.brand, Counter::Validated);
         }
         Ok(())
     }
 
+    /// A record and its index entries, as one transaction.
     pub(super) fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
-        self.log.insert(r.id.as_bytes(), records::encode_log(r)?)?;
-        self.index_facets(r)?;
-        if let Some(dest) = r
+        let value = records::encode_log(r)?;
+        let by_dest = r
             .destination
             .as_deref()
             .and_then(|d| Destination::parse_key(d).ok())
-            && let Ok(brand) = BrandName::parse(&r.brand)
-        {
-            self.log_by_dest
-                .insert(keys::log_by_dest(&brand, &dest, r.id), &[] as &[u8])?;
-        }
-        Ok(())
+            .zip(BrandName::parse(&r.brand).ok())
+            .map(|(dest, brand)| keys::log_by_dest(&brand, &dest, r.id));
+        let index_keys: Vec<Vec<u8>> = LogFacet::of(r)
+            .map(|f| keys::log_facet(f, r.id))
+            .chain(by_dest)
+            .collect();
+        self.db.write(|tx| {
+            tx.insert(&self.log, r.id.as_bytes(), value);
+            for key in index_keys {
+                tx.insert(&self.log_by_dest, key, &[] as &[u8]);
+            }
+            Ok::<_, StoreError>(())
+        })
     }
 
     pub fn log_record(&self, id: uuid::Uuid) -> Result<Option<IssuanceRecord>, StoreError> {

@@ -57,6 +57,8 @@ pub struct EmbeddedStore {
     expiry: Tree,
     audit: Tree,
     stats: Tree,
+    /// The dashboard's counts not yet in `stats` (see `stats.rs`).
+    counts: Arc<stats::Counts>,
     operators: Tree,
     console_sessions: Tree,
     brand_cache: BrandCache,
@@ -157,6 +159,7 @@ impl EmbeddedStore {
         on_damage: OnDamage,
     ) -> Result<Self, StoreError> {
         let tree = |name: &str| db.tree(name);
+        let counts = Arc::new(stats::Counts::new(db.clone(), tree("stats")?));
         // A newer otpd may have changed record formats this one would misread or overwrite.
         let found = tree("meta")?.get(SCHEMA_KEY)?;
         refuse_newer(found.as_deref(), SCHEMA_VERSION)?;
@@ -173,12 +176,13 @@ impl EmbeddedStore {
             expiry: tree("expiry")?,
             audit: tree("audit")?,
             stats: tree("stats")?,
+            counts: counts.clone(),
             operators: tree("operators")?,
             console_sessions: tree("console_sessions")?,
             brand_cache: BrandCache::default(),
             keys,
             flusher: Flusher::new(),
-            sync: DiskSync::new(db.clone(), dir)?,
+            sync: DiskSync::new(db.clone(), dir, counts)?,
             durability,
             manifest: Arc::new(manifest::Manifest::beside(dir)),
             claimed: jobs::Claims::default(),
@@ -210,11 +214,7 @@ impl EmbeddedStore {
                 );
             }
         }
-        let every = match durability {
-            Durability::FlushEach => None,
-            Durability::Periodic => Some(std::time::Duration::from_millis(500)),
-        };
-        store.flusher.start(store.sync.clone(), every);
+        store.flusher.start(store.sync.clone());
         store
             .meta
             .insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes())?;

@@ -143,14 +143,12 @@ impl EmbeddedStore {
             self.outbox_floor.lower(job.due_ms);
         }
         if issued.is_ok() {
-            // The brand's hourly count, after the commit: kept out of the transaction so the
-            // writer lock is held as briefly as possible. A crash in between loses one count
-            // on the dashboard, never a code or a charge.
+            // The brand's hourly count, in memory until the next flush (see `stats.rs`).
             self.count(
                 input.log.time_ms,
                 input.brand.as_str(),
                 crate::domain::stats::outcome_counter(input.log),
-            )?;
+            );
         }
         Ok(issued)
     }

@@ -1,8 +1,12 @@
 //! The dashboard's hourly counters (tree `stats`): key hour (u32 BE, hours since the epoch) ·
-//! brand · 0 · counter name, value a u64 BE count. Incremented with the event they count (see
-//! `domain::stats`); read as a range of hours.
+//! brand · 0 · counter name, value a u64 BE count. Counted with the event they count (see
+//! `domain::stats`) in memory, [`Counts`], and added into the tree by the next flush; read
+//! as a range of hours.
 
-use super::{EmbeddedStore, StatRow, StoreError};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use super::{EmbeddedStore, StatRow, StoreError, kv};
 use crate::domain::stats::{Counter, hour_of};
 
 pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
@@ -29,23 +33,69 @@ pub(super) fn add(old: Option<&[u8]>, n: u64) -> [u8; 8] {
     old.saturating_add(n).to_be_bytes()
 }
 
-impl EmbeddedStore {
+/// Counts not yet in the `stats` tree. Every issued, refused, delivered or validated code
+/// counts, so counting is a map update in memory instead of a write of its own; the flusher
+/// adds them into the tree (one transaction for all of them) before each flush, at least
+/// twice a second, and so does every reader of the tree. A crash loses the dashboard's
+/// counts of the last half second at most: never a code, a charge or a limit.
+pub(super) struct Counts {
+    db: kv::Db,
+    tree: kv::Tree,
+    pending: Mutex<HashMap<Vec<u8>, u64>>,
+}
+
+impl Counts {
+    pub(super) fn new(db: kv::Db, tree: kv::Tree) -> Self {
+        Self {
+            db,
+            tree,
+            pending: Mutex::default(),
+        }
+    }
+
     /// Adds one to a brand's counter in the hour of `at_ms`.
-    pub(super) fn count(
-        &self,
-        at_ms: i64,
-        brand: &str,
-        counter: Counter,
-    ) -> Result<(), StoreError> {
-        self.stats
-            .fetch_and_update(stat_key(hour_of(at_ms), brand, counter), |old| {
-                Some(add(old, 1).to_vec())
-            })?;
-        Ok(())
+    pub(super) fn add(&self, at_ms: i64, brand: &str, counter: Counter) {
+        let key = stat_key(hour_of(at_ms), brand, counter);
+        *self.lock().entry(key).or_default() += 1;
+    }
+
+    /// Adds the pending counts into the tree; they stay pending when that fails.
+    pub(super) fn write_out(&self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut *self.lock());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let written = self.db.write(|tx| {
+            for (key, n) in &pending {
+                let old = tx.get(&self.tree, key)?;
+                tx.insert(&self.tree, key.as_slice(), add(old.as_deref(), *n));
+            }
+            Ok::<_, StoreError>(())
+        });
+        if written.is_err() {
+            let mut now = self.lock();
+            for (key, n) in pending {
+                *now.entry(key).or_default() += n;
+            }
+        }
+        written
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, u64>> {
+        // A map of counters stays consistent whatever panicked while holding it.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl EmbeddedStore {
+    /// Adds one to a brand's counter in the hour of `at_ms` (see [`Counts`]).
+    pub(super) fn count(&self, at_ms: i64, brand: &str, counter: Counter) {
+        self.counts.add(at_ms, brand, counter);
     }
 
     /// Every counter of the hours `from..=to` (hours since the epoch).
     pub fn stats(&self, from_hour: u32, to_hour: u32) -> Result<Vec<StatRow>, StoreError> {
+        self.counts.write_out()?;
         let start = from_hour.to_be_bytes().to_vec();
         let end = to_hour.saturating_add(1).to_be_bytes().to_vec();
         let mut out = Vec::new();
@@ -67,6 +117,7 @@ impl EmbeddedStore {
 
     /// Deletes counters of hours before `before_hour`.
     pub(super) fn sweep_stats(&self, before_hour: u32) -> Result<usize, StoreError> {
+        self.counts.write_out()?;
         let mut removed = 0;
         for item in self.stats.range(..before_hour.to_be_bytes().to_vec()) {
             let (k, _) = item?;
