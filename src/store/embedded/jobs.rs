@@ -10,7 +10,7 @@
 //! each new job lowers it to its own due time.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
@@ -22,14 +22,63 @@ const OUTBOX_FLOOR: &str = "outbox_floor";
 /// Ids of the jobs claimed and not yet finished or retried.
 pub(super) type Claims = Arc<Mutex<HashSet<uuid::Uuid>>>;
 
-/// The due time before which no job is queued (see the module docs).
+/// The due time before which no job is queued (see the module docs), and how many jobs
+/// lowered it: a claim raises the floor to the first job its scan saw, but a job queued after
+/// the scan began is not in the scan, and its due time may be above the floor (so lowering to
+/// it changed nothing) and below what the scan saw.
 #[derive(Clone, Default)]
-pub(super) struct Floor(Arc<AtomicI64>);
+pub(super) struct Floor(Arc<FloorState>);
+
+#[derive(Default)]
+pub(super) struct FloorState {
+    due_ms: AtomicI64,
+    lowered: AtomicU64,
+}
+
+/// Where a claim's scan starts: the floor then, and how many jobs had lowered it.
+#[derive(Clone, Copy)]
+struct ScanStart {
+    due_ms: i64,
+    lowered: u64,
+}
 
 impl Floor {
     /// A job due at `due_ms` was queued (call after its commit).
     pub(super) fn lower(&self, due_ms: i64) {
-        self.0.fetch_min(due_ms, Ordering::SeqCst);
+        self.0.lowered.fetch_add(1, Ordering::SeqCst);
+        self.0.due_ms.fetch_min(due_ms, Ordering::SeqCst);
+    }
+
+    pub(super) fn get(&self) -> i64 {
+        self.0.due_ms.load(Ordering::SeqCst)
+    }
+
+    fn set(&self, due_ms: i64) {
+        self.0.due_ms.store(due_ms, Ordering::SeqCst);
+    }
+
+    /// Call before the scan reads the tree.
+    fn scan_start(&self) -> ScanStart {
+        let lowered = self.0.lowered.load(Ordering::SeqCst);
+        ScanStart {
+            due_ms: self.get(),
+            lowered,
+        }
+    }
+
+    /// After a scan from `start` that saw its first job due at `first_ms`: raises the floor
+    /// there, unless a job lowered it meanwhile (to below what the scan saw) or was queued
+    /// since the scan began (it may be missing from the scan: the floor stays where the scan
+    /// began, or lower).
+    fn raise(&self, start: ScanStart, first_ms: i64) {
+        let to = first_ms.max(start.due_ms);
+        let _ =
+            self.0
+                .due_ms
+                .compare_exchange(start.due_ms, to, Ordering::SeqCst, Ordering::SeqCst);
+        if self.0.lowered.load(Ordering::SeqCst) != start.lowered {
+            self.0.due_ms.fetch_min(start.due_ms, Ordering::SeqCst);
+        }
     }
 }
 
@@ -50,7 +99,7 @@ impl EmbeddedStore {
             .next()
             .transpose()?;
         let due = first.map_or(i64::MAX, |(k, _)| keys::outbox_due(&k));
-        self.outbox_floor.0.store(due, Ordering::SeqCst);
+        self.outbox_floor.set(due);
         Ok(())
     }
 
@@ -58,16 +107,19 @@ impl EmbeddedStore {
     /// queued later is due no earlier than when it is queued (an hour's margin at open covers
     /// a clock set back).
     pub(super) fn save_outbox_floor(&self, now_ms: i64) -> Result<(), StoreError> {
-        let floor = self.outbox_floor.0.load(Ordering::SeqCst).min(now_ms);
+        let floor = self.outbox_floor.get().min(now_ms);
         self.meta.insert(OUTBOX_FLOOR, floor.to_be_bytes())
     }
 
     /// Claims up to `max` jobs due at `now_ms`, oldest first, skipping those being sent.
     pub fn claim_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
-        let floor = self.outbox_floor.0.load(Ordering::SeqCst);
+        let start = self.outbox_floor.scan_start();
         let mut out = Vec::new();
         let mut first = None;
-        for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
+        for item in self
+            .outbox
+            .range(keys::outbox(start.due_ms, uuid::Uuid::nil())..)
+        {
             let (k, v) = item?;
             let due = keys::outbox_due(&k);
             first.get_or_insert(due);
@@ -87,14 +139,8 @@ impl EmbeddedStore {
                 self.release(job.id);
             }
         }
-        // Up to the first job still there (claimed or not): only if no new job lowered the
-        // floor meanwhile, which it may have done below what this scan saw.
-        let _ = self.outbox_floor.0.compare_exchange(
-            floor,
-            first.unwrap_or(i64::MAX).max(floor),
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        // Up to the first job still there (claimed or not).
+        self.outbox_floor.raise(start, first.unwrap_or(i64::MAX));
         Ok(out)
     }
 
@@ -139,7 +185,7 @@ impl EmbeddedStore {
 
     /// How many jobs are queued (counted from the floor: the tombstones before it are not).
     pub fn outbox_len(&self) -> Result<usize, StoreError> {
-        let floor = self.outbox_floor.0.load(Ordering::SeqCst);
+        let floor = self.outbox_floor.get();
         let mut n = 0;
         for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
             item?;
@@ -156,5 +202,53 @@ impl EmbeddedStore {
         if let Ok(mut c) = self.claimed.lock() {
             c.remove(&id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_queued_during_a_scan_keeps_the_floor_at_or_below_it() {
+        // The outbox held one job, due at 100, sent and deleted before a claim's scan; a job
+        // due at 200 is queued while the scan runs (after its snapshot), so the scan finds
+        // nothing at all.
+        let floor = Floor::default();
+        floor.set(100);
+        let start = floor.scan_start();
+        floor.lower(200);
+        floor.raise(start, i64::MAX);
+        assert!(
+            floor.get() <= 200,
+            "floor {} is above the queued job",
+            floor.get()
+        );
+    }
+
+    #[test]
+    fn a_scan_with_no_job_queued_meanwhile_raises_the_floor_to_what_it_saw() {
+        let floor = Floor::default();
+        floor.set(100);
+        let start = floor.scan_start();
+        floor.raise(start, 300);
+        assert_eq!(floor.get(), 300);
+        let start = floor.scan_start();
+        floor.raise(start, i64::MAX);
+        assert_eq!(
+            floor.get(),
+            i64::MAX,
+            "an empty outbox: nothing to scan next time"
+        );
+    }
+
+    #[test]
+    fn a_job_lowering_the_floor_during_a_scan_is_not_raised_past() {
+        let floor = Floor::default();
+        floor.set(100);
+        let start = floor.scan_start();
+        floor.lower(50);
+        floor.raise(start, 300);
+        assert_eq!(floor.get(), 50);
     }
 }
