@@ -116,19 +116,28 @@ impl EmbeddedStore {
                 Ok(write) => write,
                 Err(refusal) => return Ok::<_, StoreError>(Err(refusal)),
             };
-            let session = records::encode_session(&write.session)?;
+            let encoded_session = records::encode_session(&write.session)?;
             let usage = match (&write.usage, &customer) {
                 (Some(u), Some(customer)) => Some((customer, u, records::encode_usage(u)?)),
                 _ => None,
             };
+            // An expiry entry is written only when it moved (to another minute): a record
+            // already has the entry of the expiry it was written with.
             let id = input.session_id.as_str().as_bytes();
-            tx.insert(&self.sessions, id, session);
+            tx.insert(&self.sessions, id, encoded_session);
             let key = keys::expiry(Expiring::Session, write.session.expires_ms, id);
-            tx.insert(&self.expiry, key, &[] as &[u8]);
+            let before = session.map(|s| keys::expiry(Expiring::Session, s.expires_ms, id));
+            if before.as_ref() != Some(&key) {
+                tx.insert(&self.expiry, key, &[] as &[u8]);
+            }
             if let Some((customer, u, encoded)) = usage {
                 tx.insert(&self.usage, customer.as_slice(), encoded);
                 let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
-                tx.insert(&self.expiry, key, &[] as &[u8]);
+                let before =
+                    current.map(|u| keys::expiry(Expiring::Usage, usage_expires_ms(&u), customer));
+                if before.as_ref() != Some(&key) {
+                    tx.insert(&self.expiry, key, &[] as &[u8]);
+                }
             }
             if let Some((k, v)) = job {
                 tx.insert(&self.outbox, k, v);
