@@ -17,6 +17,10 @@ use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The allocator otpd runs with (src/main.rs), so that the ratio compares like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The fields of otpd's token/generate body (`src/http/public.rs`, docs/api.md §3).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

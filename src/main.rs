@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system's malloc: faster on the many small, short-lived allocations
+/// of each request (see the README's benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `1.2.3 (commit abc1234)`: the version and the commit it was built from (build.rs).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
