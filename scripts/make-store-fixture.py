@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/store-v<N>/: a data directory made by this otpd through its real
-interfaces (CLI, public API), and fixture.json saying what is in it. tests/api/upgrade.rs
+interfaces (CLI, public API), and fixture.json saying what is in it. tests/api/embedded/upgrade.rs
 opens it with the current code and checks every record is still there and still works, so a
 change to a record format cannot silently break existing installations.
 
-Run it once per store schema version (store::SCHEMA_VERSION), when that version is raised, and
+Run it once per store schema version (store::embedded::SCHEMA_VERSION), when that version is raised, and
 commit the new folder beside the old ones; never regenerate an existing one.
 
 Usage: scripts/make-store-fixture.py [OTPD_BIN]   (default target/debug/otpd)
@@ -59,7 +59,7 @@ def post(base: str, path: str, body: dict) -> dict:
 
 def main() -> None:
     version = int(re.search(r"pub const SCHEMA_VERSION: u32 = (\d+);",
-                            (ROOT / "src/store/mod.rs").read_text()).group(1))
+                            (ROOT / "src/store/embedded/mod.rs").read_text()).group(1))
     target = ROOT / f"tests/fixtures/store-v{version}"
     if target.exists():
         sys.exit(f"{target} exists: fixtures are never regenerated (raise SCHEMA_VERSION first)")
@@ -130,6 +130,11 @@ def main() -> None:
 
     target.mkdir(parents=True)
     shutil.copytree(Path(data) / "store", target / "store")
+    # fjall gives a new journal 64 MiB of zeros after its entries and cuts it back to its last
+    # entry when it next opens the store (a clean stop has written every entry into the
+    # tables): the fixture keeps the journal as that open leaves it, not 64 MiB of zeros.
+    for journal in (target / "store").glob("*.jnl"):
+        journal.write_bytes(journal.read_bytes().rstrip(b"\0"))
     shutil.copy(Path(data) / "server-keys.json", target / "server-keys.json")
     version_line = subprocess.run([str(OTPD), "--version"], capture_output=True,
                                   text=True, check=True).stdout.strip()

@@ -57,6 +57,14 @@ async fn a_schema_2_store_opens_with_every_record() {
     opens_with_every_record("store-v2").await;
 }
 
+#[tokio::test]
+async fn a_schema_3_store_opens_with_every_record() {
+    if !crate::helpers::on_embedded_store("opens an embedded store written by an older otpd") {
+        return;
+    }
+    opens_with_every_record("store-v3").await;
+}
+
 /// Opens a fixture store with the current code and checks each kind of record it holds.
 async fn opens_with_every_record(fixture: &str) {
     let (app, m) = open_fixture(fixture).await;
