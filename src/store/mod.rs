@@ -785,11 +785,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.finish_delivery(claimed, status, attempt, now_ms),
-            Engine::Postgres(p) => {
-                p.finish_job(claimed).await?;
-                p.record_delivery(claimed.log_id, status, claimed.channel, attempt, now_ms)
-                    .await
-            }
+            Engine::Postgres(p) => p.finish_delivery(claimed, status, attempt, now_ms).await,
         }
     }
 

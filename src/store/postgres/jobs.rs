@@ -54,18 +54,6 @@ impl PgStore {
         Ok(rows == 1)
     }
 
-    /// Deletes a claimed job that is done (with its sealed code).
-    pub async fn finish_job(&self, claimed: &OutboxJob) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached("DELETE FROM outbox WHERE id = $1 AND due_ms = $2")
-            .await?;
-        client
-            .execute(&stmt, &[&claimed.id, &claimed.due_ms])
-            .await?;
-        Ok(())
-    }
-
     pub async fn queued_jobs(&self) -> Result<usize, StoreError> {
         let client = self.pool.get().await?;
         let n: i64 = client

@@ -9,7 +9,7 @@ use super::PgStore;
 use super::issuing::insert_log;
 use crate::domain::audit::AuditEntry;
 use crate::domain::stats::{Counter, delivery_counter, hour_of, outcome_counter};
-use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord};
+use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord, OutboxJob};
 use crate::store::{AuditSelection, LogSelection, StatRow, StoreError, records};
 
 impl PgStore {
@@ -38,21 +38,40 @@ impl PgStore {
         self.count_outcome(&client, r).await
     }
 
-    /// Changes one log record under its row lock; returns it as it was (None: no record).
+    /// Changes one log record under its row lock; returns it as it was (None: no record). The
+    /// outbox job `done` names is deleted in the same transaction, even when the record is gone
+    /// (swept) or unreadable: the job has ended either way.
     async fn update_log(
         &self,
         id: uuid::Uuid,
+        done: Option<&OutboxJob>,
         change: impl FnOnce(&mut IssuanceRecord) + Send,
     ) -> Result<Option<IssuanceRecord>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        if let Some(job) = done {
+            let delete = tx
+                .prepare_cached("DELETE FROM outbox WHERE id = $1 AND due_ms = $2")
+                .await?;
+            tx.execute(&delete, &[&job.id, &job.due_ms]).await?;
+        }
         let select = tx
             .prepare_cached("SELECT body FROM issuance_log WHERE id = $1 FOR UPDATE")
             .await?;
-        let Some(row) = tx.query_opt(&select, &[&id]).await? else {
-            return Ok(None);
+        let before = match tx.query_opt(&select, &[&id]).await? {
+            Some(row) => records::decode_log(row.get(0)),
+            None => {
+                tx.commit().await?;
+                return Ok(None);
+            }
         };
-        let before = records::decode_log(row.get(0))?;
+        let before = match before {
+            Ok(r) => r,
+            Err(e) => {
+                tx.commit().await?;
+                return Err(e);
+            }
+        };
         let mut after = before.clone();
         change(&mut after);
         let update = tx
@@ -82,9 +101,37 @@ impl PgStore {
         attempt: Option<&DeliveryAttempt>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        self.delivery_step(None, id, status, channel, attempt, now_ms)
+            .await
+    }
+
+    /// Ends a claimed job: deletes it and records how its delivery ended, in one transaction.
+    pub async fn finish_delivery(
+        &self,
+        claimed: &OutboxJob,
+        status: DeliveryStatus,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (id, channel) = (claimed.log_id, claimed.channel);
+        self.delivery_step(Some(claimed), id, status, channel, attempt, now_ms)
+            .await
+    }
+
+    /// A delivery step: the record's status, channel and attempt (and the job `done` deleted);
+    /// a status that ends the delivery counts once, at `now_ms`.
+    async fn delivery_step(
+        &self,
+        done: Option<&OutboxJob>,
+        id: uuid::Uuid,
+        status: DeliveryStatus,
+        channel: ChannelKind,
+        attempt: Option<&DeliveryAttempt>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let attempt = attempt.cloned();
         let before = self
-            .update_log(id, move |r| {
+            .update_log(id, done, move |r| {
                 r.delivery = status;
                 r.channel = Some(channel);
                 if let Some(a) = attempt {
@@ -102,7 +149,7 @@ impl PgStore {
     }
 
     pub async fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
-        let before = self.update_log(id, |r| r.validated = true).await?;
+        let before = self.update_log(id, None, |r| r.validated = true).await?;
         if let Some(before) = before
             && !before.validated
         {
