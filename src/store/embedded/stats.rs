@@ -42,6 +42,9 @@ pub(super) struct Counts {
     db: kv::Db,
     tree: kv::Tree,
     pending: Mutex<HashMap<Vec<u8>, u64>>,
+    /// Held while counts taken from `pending` are being written: a reader's write-out waits
+    /// for one under way, so that it then reads every count added before it asked.
+    writing: Mutex<()>,
 }
 
 impl Counts {
@@ -50,6 +53,7 @@ impl Counts {
             db,
             tree,
             pending: Mutex::default(),
+            writing: Mutex::default(),
         }
     }
 
@@ -59,8 +63,10 @@ impl Counts {
         *self.lock().entry(key).or_default() += 1;
     }
 
-    /// Adds the pending counts into the tree; they stay pending when that fails.
+    /// Adds the pending counts into the tree; they stay pending when that fails. Every count
+    /// added before the call is in the tree when it returns `Ok`.
     pub(super) fn write_out(&self) -> Result<(), StoreError> {
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let pending = std::mem::take(&mut *self.lock());
         if pending.is_empty() {
             return Ok(());
@@ -141,6 +147,36 @@ mod tests {
             parse_key(&a),
             Some((5, "ACME".to_owned(), Counter::Refused(1534)))
         );
+    }
+
+    #[test]
+    fn counts_in_memory_add_to_what_the_tree_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = kv::Db::open(dir.path()).unwrap();
+        let tree = db.tree("stats").unwrap();
+        let counts = Counts::new(db, tree.clone());
+        let hour_ms = 3_600_000;
+        let count_in = |hour: u32, counter| {
+            tree.get(stat_key(hour, "ACME", counter))
+                .unwrap()
+                .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap()))
+        };
+        counts.add(5 * hour_ms, "ACME", Counter::Issued(None));
+        counts.add(5 * hour_ms + 1, "ACME", Counter::Issued(None));
+        assert_eq!(
+            count_in(5, Counter::Issued(None)),
+            None,
+            "not written before a write-out"
+        );
+        counts.write_out().unwrap();
+        assert_eq!(count_in(5, Counter::Issued(None)), Some(2));
+        counts.add(5 * hour_ms, "ACME", Counter::Issued(None));
+        counts.add(6 * hour_ms, "ACME", Counter::Validated);
+        counts.write_out().unwrap();
+        assert_eq!(count_in(5, Counter::Issued(None)), Some(3));
+        assert_eq!(count_in(6, Counter::Validated), Some(1));
+        counts.write_out().unwrap();
+        assert_eq!(count_in(5, Counter::Issued(None)), Some(3), "written once");
     }
 
     #[test]
