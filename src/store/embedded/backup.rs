@@ -46,6 +46,6 @@ pub fn restore_raw(dir: &Path, input: &mut impl Read) -> Result<u64, BackupError
         }
     }
     db.persist()?;
-    super::flusher::sync_dirs(dir)?;
+    super::sync_store_dirs(dir)?;
     Ok(written)
 }

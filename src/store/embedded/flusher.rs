@@ -25,9 +25,10 @@ pub struct DiskSync {
 }
 
 impl DiskSync {
-    /// For the store in `dir` (whose directory entries it makes durable, see [`sync_dirs`]).
+    /// For the store in `dir` (whose directory entries it makes durable, see
+    /// [`super::sync_store_dirs`]).
     pub fn new(db: kv::Db, dir: &std::path::Path, counts: Arc<Counts>) -> Result<Self, StoreError> {
-        sync_dirs(dir)?;
+        super::sync_store_dirs(dir)?;
         Ok(Self { db, counts })
     }
 
@@ -36,15 +37,6 @@ impl DiskSync {
         self.counts.write_out()?;
         self.db.persist()
     }
-}
-
-/// Makes the directory entries of the store in `dir` durable, so that a power cut right after
-/// the store was created cannot lose the directory itself.
-pub fn sync_dirs(dir: &std::path::Path) -> Result<(), StoreError> {
-    for d in [Some(dir), dir.parent()].into_iter().flatten() {
-        super::sync_dir(d)?;
-    }
-    Ok(())
 }
 
 #[derive(Clone)]

@@ -30,7 +30,7 @@ pub(super) type Claims = Arc<Mutex<HashSet<uuid::Uuid>>>;
 pub(super) struct Floor(Arc<FloorState>);
 
 #[derive(Default)]
-pub(super) struct FloorState {
+struct FloorState {
     due_ms: AtomicI64,
     lowered: AtomicU64,
 }

@@ -148,14 +148,20 @@ const MINUTE_MS: u64 = 60_000;
 /// expired by (rounded up), and its own key. A sweep at `now` walks the kind's keys up to
 /// `now`'s minute ([`expiry_until`]) instead of every record.
 pub fn expiry(kind: Expiring, expires_ms: i64, record: &[u8]) -> Vec<u8> {
-    let minute = u64::try_from(expires_ms.max(0))
-        .unwrap_or(0)
-        .div_ceil(MINUTE_MS);
+    let minute = expiry_minute(expires_ms);
     let mut k = Vec::with_capacity(9 + record.len());
     k.push(kind.tag());
     k.extend_from_slice(&minute.to_be_bytes());
     k.extend_from_slice(record);
     k
+}
+
+/// The minute a record that expires at `expires_ms` is expired by (rounded up): what its
+/// [`expiry`] key holds, so two expiries with the same minute share a key.
+pub fn expiry_minute(expires_ms: i64) -> u64 {
+    u64::try_from(expires_ms.max(0))
+        .unwrap_or(0)
+        .div_ceil(MINUTE_MS)
 }
 
 /// The range of `kind`'s expiry keys whose minute has passed at `now_ms`.

@@ -106,6 +106,15 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Engine(format!("{}: {e}", dir.display())))
 }
 
+/// Makes the entries of the store directory `dir` and of its parent durable, so that a power
+/// cut right after the store was created cannot lose the directory itself.
+fn sync_store_dirs(dir: &Path) -> Result<(), StoreError> {
+    for d in [Some(dir), dir.parent()].into_iter().flatten() {
+        sync_dir(d)?;
+    }
+    Ok(())
+}
+
 /// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
 const EXPIRY_BUILT: &str = "expiry_index_built";
 /// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).

@@ -123,19 +123,21 @@ impl EmbeddedStore {
             };
             // An expiry entry is written only when it moved (to another minute): a record
             // already has the entry of the expiry it was written with.
+            let moved = |before: Option<i64>, after: i64| {
+                before.is_none_or(|b| keys::expiry_minute(b) != keys::expiry_minute(after))
+            };
             let id = input.session_id.as_str().as_bytes();
             tx.insert(&self.sessions, id, encoded_session);
-            let key = keys::expiry(Expiring::Session, write.session.expires_ms, id);
-            let before = session.map(|s| keys::expiry(Expiring::Session, s.expires_ms, id));
-            if before.as_ref() != Some(&key) {
+            let expires_ms = write.session.expires_ms;
+            if moved(session.map(|s| s.expires_ms), expires_ms) {
+                let key = keys::expiry(Expiring::Session, expires_ms, id);
                 tx.insert(&self.expiry, key, &[] as &[u8]);
             }
             if let Some((customer, u, encoded)) = usage {
                 tx.insert(&self.usage, customer.as_slice(), encoded);
-                let key = keys::expiry(Expiring::Usage, usage_expires_ms(u), customer);
-                let before =
-                    current.map(|u| keys::expiry(Expiring::Usage, usage_expires_ms(&u), customer));
-                if before.as_ref() != Some(&key) {
+                let expires_ms = usage_expires_ms(u);
+                if moved(current.as_ref().map(usage_expires_ms), expires_ms) {
+                    let key = keys::expiry(Expiring::Usage, expires_ms, customer);
                     tx.insert(&self.expiry, key, &[] as &[u8]);
                 }
             }

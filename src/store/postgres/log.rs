@@ -58,18 +58,13 @@ impl PgStore {
         let select = tx
             .prepare_cached("SELECT body FROM issuance_log WHERE id = $1 FOR UPDATE")
             .await?;
-        let before = match tx.query_opt(&select, &[&id]).await? {
-            Some(row) => records::decode_log(row.get(0)),
-            None => {
+        let row = tx.query_opt(&select, &[&id]).await?;
+        let before = match row.map(|row| records::decode_log(row.get(0))) {
+            Some(Ok(r)) => r,
+            // No record, or one that cannot be read: the job's deletion still goes in.
+            gone_or_unreadable => {
                 tx.commit().await?;
-                return Ok(None);
-            }
-        };
-        let before = match before {
-            Ok(r) => r,
-            Err(e) => {
-                tx.commit().await?;
-                return Err(e);
+                return gone_or_unreadable.transpose();
             }
         };
         let mut after = before.clone();
