@@ -1,11 +1,17 @@
 //! The few operations the embedded store needs from fjall, with its errors turned into
-//! [`StoreError`]: a [`Tree`] is one keyspace. Every write goes through fjall's single
-//! writer (a lock held for one write or one [`Db::write`] transaction), so a read-modify-write
-//! inside a transaction needs no retry loop.
+//! [`StoreError`]: a [`Tree`] is one keyspace. Every write goes through one writer lock (held
+//! for one write or one [`Db::write`] transaction), so a read-modify-write inside a
+//! transaction needs no retry loop; readers never wait for it.
+//!
+//! A transaction is this lock and the list of its writes, committed as one fjall batch: one
+//! journal entry, applied atomically. (fjall's own transactions would also copy every write
+//! into a memtable of the transaction's, which the store does not need: holding the lock, it
+//! reads what is committed plus its own list.)
 
 use std::ops::RangeBounds;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use fjall::{PersistMode, Readable, SingleWriterTxDatabase, SingleWriterTxKeyspace, Slice};
+use fjall::{Database, Keyspace, PersistMode, Slice};
 
 use super::StoreError;
 
@@ -29,25 +35,38 @@ const MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
 /// A key and its value, as read.
 pub type Entry = (Slice, Slice);
 
+/// The lock every write holds (see the module docs).
+type WriterLock = Arc<Mutex<()>>;
+
+fn lock(writer: &Mutex<()>) -> MutexGuard<'_, ()> {
+    // A writer that panicked committed nothing: the data is as it was, so go on.
+    writer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// One keyspace.
 #[derive(Clone)]
-pub struct Tree(SingleWriterTxKeyspace);
+pub struct Tree {
+    keyspace: Keyspace,
+    writer: WriterLock,
+}
 
 impl Tree {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Slice>, StoreError> {
-        Ok(self.0.get(key)?)
+        Ok(self.keyspace.get(key)?)
     }
 
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
-        Ok(self.0.contains_key(key)?)
+        Ok(self.keyspace.contains_key(key)?)
     }
 
     pub fn insert(&self, key: impl Into<Slice>, value: impl Into<Slice>) -> Result<(), StoreError> {
-        Ok(self.0.insert(key, value)?)
+        let _writer = lock(&self.writer);
+        Ok(self.keyspace.insert(key.into(), value.into())?)
     }
 
     pub fn remove(&self, key: impl Into<Slice>) -> Result<(), StoreError> {
-        Ok(self.0.remove(key)?)
+        let _writer = lock(&self.writer);
+        Ok(self.keyspace.remove(key.into())?)
     }
 
     /// Replaces the value with what `f` makes of it (`None` removes it), atomically; returns
@@ -57,47 +76,53 @@ impl Tree {
         key: impl Into<Slice>,
         f: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
     ) -> Result<Option<Slice>, StoreError> {
-        Ok(self
-            .0
-            .fetch_update(key, |old| f(old.map(|v| v.as_ref())).map(Slice::from))?)
+        let key = key.into();
+        let _writer = lock(&self.writer);
+        let old = self.keyspace.get(&key)?;
+        match f(old.as_deref()) {
+            Some(new) => self.keyspace.insert(key, new)?,
+            None if old.is_some() => self.keyspace.remove(key)?,
+            None => {}
+        }
+        Ok(old)
     }
 
     /// Every entry, in key order (reversible).
     pub fn iter(&self) -> Iter {
-        Iter(self.0.inner().iter())
+        Iter(self.keyspace.iter())
     }
 
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
-        Iter(self.0.inner().range(range))
+        Iter(self.keyspace.range(range))
     }
 
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
-        Iter(self.0.inner().prefix(prefix))
+        Iter(self.keyspace.prefix(prefix))
     }
 
     /// The entry with the greatest key.
     pub fn last(&self) -> Result<Option<Entry>, StoreError> {
-        self.0.inner().last_key_value().map(entry).transpose()
+        self.keyspace.last_key_value().map(entry).transpose()
     }
 
     /// How many entries there are (counted: it reads them all).
     pub fn len(&self) -> Result<usize, StoreError> {
-        Ok(self.0.inner().len()?)
+        Ok(self.keyspace.len()?)
     }
 
     pub fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(self.0.inner().is_empty()?)
+        Ok(self.keyspace.is_empty()?)
     }
 
     /// Writes what is still in memory into the tree's files, so the next start has no journal
     /// of it to replay.
     pub fn flush_memory(&self) -> Result<(), StoreError> {
-        Ok(self.0.inner().rotate_memtable_and_wait()?)
+        Ok(self.keyspace.rotate_memtable_and_wait()?)
     }
 
     /// Starts writing what is in memory into the tree's files, in the background.
     pub fn start_flushing_memory(&self) -> Result<(), StoreError> {
-        self.0.inner().rotate_memtable()?;
+        self.keyspace.rotate_memtable()?;
         Ok(())
     }
 
@@ -107,7 +132,7 @@ impl Tree {
         &self,
         entries: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>>,
     ) -> Result<u64, StoreError> {
-        let mut ingestion = self.0.inner().start_ingestion()?;
+        let mut ingestion = self.keyspace.start_ingestion()?;
         let mut n = 0;
         for entry in entries {
             let (k, v) = entry?;
@@ -116,10 +141,6 @@ impl Tree {
         }
         ingestion.finish()?;
         Ok(n)
-    }
-
-    pub(super) fn keyspace(&self) -> &SingleWriterTxKeyspace {
-        &self.0
     }
 }
 
@@ -146,25 +167,34 @@ fn entry(guard: fjall::Guard) -> Result<Entry, StoreError> {
 
 /// The database: opens trees, runs transactions, makes writes durable.
 #[derive(Clone)]
-pub struct Db(SingleWriterTxDatabase);
+pub struct Db {
+    db: Database,
+    writer: WriterLock,
+}
 
 impl Db {
     /// Opens (or creates) the database in `dir`, with the store's cache and journal bounds.
     pub fn open(dir: &std::path::Path) -> Result<Self, fjall::Error> {
-        SingleWriterTxDatabase::builder(dir)
+        let db = Database::builder(dir)
             .cache_size(CACHE_BYTES)
             .max_journaling_size(JOURNAL_BYTES)
-            .open()
-            .map(Self)
+            .open()?;
+        Ok(Self {
+            db,
+            writer: WriterLock::default(),
+        })
     }
 
     pub fn tree(&self, name: &str) -> Result<Tree, StoreError> {
         let options = || fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
-        Ok(Tree(self.0.keyspace(name, options)?))
+        Ok(Tree {
+            keyspace: self.db.keyspace(name, options)?,
+            writer: self.writer.clone(),
+        })
     }
 
     pub fn tree_names(&self) -> Vec<String> {
-        self.0
+        self.db
             .list_keyspace_names()
             .iter()
             .map(|n| n.to_string())
@@ -175,34 +205,174 @@ impl Db {
     /// them when it answers `Err`. Other writers wait meanwhile; readers do not.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+        f: impl FnOnce(&mut Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut tx = Tx(self.0.write_tx());
+        let _writer = lock(&self.writer);
+        let mut tx = Tx { writes: Vec::new() };
         let out = f(&mut tx)?;
-        tx.0.commit().map_err(StoreError::from)?;
+        if !tx.writes.is_empty() {
+            // Each commit reaches the operating system (fjall's default): a crash of the
+            // process alone loses nothing; the flusher's fsync covers the machine's.
+            let mut batch = self.db.batch();
+            for w in tx.writes {
+                match w.value {
+                    Some(value) => batch.insert(&w.keyspace, w.key, value),
+                    None => batch.remove(&w.keyspace, w.key),
+                }
+            }
+            batch.commit().map_err(StoreError::from)?;
+        }
         Ok(out)
     }
 
     /// Blocks until every committed write is on disk.
     pub fn persist(&self) -> Result<(), StoreError> {
-        Ok(self.0.persist(PersistMode::SyncAll)?)
+        Ok(self.db.persist(PersistMode::SyncAll)?)
     }
 }
 
-/// A write transaction (see [`Db::write`]).
-pub struct Tx<'a>(fjall::SingleWriterWriteTx<'a>);
+/// A write transaction (see [`Db::write`]): its writes, in order, until it commits.
+pub struct Tx {
+    writes: Vec<Write>,
+}
 
-impl Tx<'_> {
+struct Write {
+    keyspace: Keyspace,
+    key: Slice,
+    /// `None`: removed.
+    value: Option<Slice>,
+}
+
+impl Tx {
     /// Reads `key` as this transaction sees it (its own writes included).
     pub fn get(&self, tree: &Tree, key: impl AsRef<[u8]>) -> Result<Option<Slice>, StoreError> {
-        Ok(self.0.get(tree.keyspace().inner(), key)?)
+        let key = key.as_ref();
+        match self.own(tree, key) {
+            Some(i) => Ok(self.writes[i].value.clone()),
+            None => tree.get(key),
+        }
     }
 
     pub fn insert(&mut self, tree: &Tree, key: impl Into<Slice>, value: impl Into<Slice>) {
-        self.0.insert(tree.keyspace(), key, value);
+        self.push(tree, key.into(), Some(value.into()));
     }
 
     pub fn remove(&mut self, tree: &Tree, key: impl Into<Slice>) {
-        self.0.remove(tree.keyspace(), key);
+        self.push(tree, key.into(), None);
+    }
+
+    /// A key written twice is written once, with the last value (the batch applies its
+    /// writes under one sequence number, so it must not hold a key twice).
+    fn push(&mut self, tree: &Tree, key: Slice, value: Option<Slice>) {
+        match self.own(tree, &key) {
+            Some(i) => self.writes[i].value = value,
+            None => self.writes.push(Write {
+                keyspace: tree.keyspace.clone(),
+                key,
+                value,
+            }),
+        }
+    }
+
+    /// Where this transaction wrote `key` of `tree`, if it did.
+    fn own(&self, tree: &Tree, key: &[u8]) -> Option<usize> {
+        self.writes
+            .iter()
+            .position(|w| *w.key == *key && w.keyspace == tree.keyspace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_transaction_reads_its_own_writes_and_commits_the_last_of_each_key() {
+        let (_dir, db) = db();
+        let a = db.tree("a").unwrap();
+        let b = db.tree("b").unwrap();
+        a.insert("k", "before").unwrap();
+        db.write(|tx| {
+            assert_eq!(tx.get(&a, "k")?.as_deref(), Some(&b"before"[..]));
+            tx.insert(&a, "k", "first");
+            tx.insert(&a, "k", "second");
+            assert_eq!(tx.get(&a, "k")?.as_deref(), Some(&b"second"[..]));
+            // The same key in another tree is another record.
+            assert_eq!(tx.get(&b, "k")?, None);
+            tx.insert(&b, "k", "other");
+            tx.insert(&a, "gone", "x");
+            tx.remove(&a, "gone");
+            assert_eq!(tx.get(&a, "gone")?, None);
+            // Not visible outside before the commit.
+            assert_eq!(a.get("k")?.as_deref(), Some(&b"before"[..]));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        assert_eq!(a.get("k").unwrap().as_deref(), Some(&b"second"[..]));
+        assert_eq!(b.get("k").unwrap().as_deref(), Some(&b"other"[..]));
+        assert_eq!(a.get("gone").unwrap(), None);
+        assert_eq!(a.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_transaction_that_fails_writes_nothing() {
+        let (_dir, db) = db();
+        let a = db.tree("a").unwrap();
+        let failed = db.write(|tx| {
+            tx.insert(&a, "k", "v");
+            Err::<(), _>(StoreError::Engine("refused".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(a.get("k").unwrap(), None);
+    }
+
+    #[test]
+    fn fetch_and_update_returns_the_value_before_and_removes_on_none() {
+        let (_dir, db) = db();
+        let a = db.tree("a").unwrap();
+        let before = a
+            .fetch_and_update("k", |old| {
+                assert_eq!(old, None);
+                Some(b"1".to_vec())
+            })
+            .unwrap();
+        assert_eq!(before, None);
+        let before = a.fetch_and_update("k", |_| None).unwrap();
+        assert_eq!(before.as_deref(), Some(&b"1"[..]));
+        assert_eq!(a.get("k").unwrap(), None);
+    }
+
+    #[test]
+    fn committed_writes_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path()).unwrap();
+            let log = db.tree("log").unwrap();
+            let index = db.tree("log_by_dest").unwrap();
+            db.write(|tx| {
+                tx.insert(&log, "id", "record");
+                tx.insert(&index, "entry", "");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+            db.persist().unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        assert_eq!(
+            db.tree("log").unwrap().get("id").unwrap().as_deref(),
+            Some(&b"record"[..])
+        );
+        assert!(
+            db.tree("log_by_dest")
+                .unwrap()
+                .contains_key("entry")
+                .unwrap()
+        );
     }
 }
