@@ -18,6 +18,28 @@
 
 use crate::domain::{BrandName, ChannelKind, DeliveryStatus, Destination, IssuanceRecord};
 
+/// How a tree is read, which decides what its table files carry besides the entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Looked up by key, often for a key that is not there (a client's unknown session):
+    /// every table has a filter that answers "not here" without reading a block.
+    Lookup,
+    /// Looked up only by keys read from an index, so the key is there: the largest tables
+    /// carry no filter.
+    Found,
+    /// Only walked by key range (an index): no filter.
+    Range,
+}
+
+/// How the tree `name` is read (see [`Reads`]).
+pub fn reads(name: &str) -> Reads {
+    match name {
+        "log" => Reads::Found,
+        "log_by_dest" | "expiry" | "audit" => Reads::Range,
+        _ => Reads::Lookup,
+    }
+}
+
 pub fn brand(name: &BrandName) -> Vec<u8> {
     name.as_str().as_bytes().to_vec()
 }

@@ -11,9 +11,11 @@
 use std::ops::RangeBounds;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use fjall::{Database, Keyspace, PersistMode, Slice};
+use fjall::config::{CompressionPolicy, FilterPolicy};
+use fjall::{CompressionType, Database, Keyspace, PersistMode, Slice};
 
 use super::StoreError;
+use super::keys::{self, Reads};
 
 impl From<fjall::Error> for StoreError {
     fn from(e: fjall::Error) -> Self {
@@ -185,8 +187,21 @@ impl Db {
         })
     }
 
+    /// The tree `name`, created with the table options of how it is read
+    /// ([`keys::reads`]) when it does not exist yet (an existing tree keeps those it was
+    /// created with).
     pub fn tree(&self, name: &str) -> Result<Tree, StoreError> {
-        let options = || fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+        let options = || {
+            let options = fjall::KeyspaceCreateOptions::default()
+                .max_memtable_size(MEMTABLE_BYTES)
+                // Every level compressed (fjall's default leaves the first two plain).
+                .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4));
+            match keys::reads(name) {
+                Reads::Lookup => options,
+                Reads::Found => options.expect_point_read_hits(true),
+                Reads::Range => options.filter_policy(FilterPolicy::disabled()),
+            }
+        };
         Ok(Tree {
             keyspace: self.db.keyspace(name, options)?,
             writer: self.writer.clone(),
@@ -374,5 +389,35 @@ mod tests {
                 .contains_key("entry")
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn every_kind_of_tree_answers_from_its_tables() {
+        // One tree of each way of reading (keys::reads): filters or none, the answers are the
+        // same once the entries are in compressed table files.
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["sessions", "log", "log_by_dest"];
+        {
+            let db = Db::open(dir.path()).unwrap();
+            for name in names {
+                let tree = db.tree(name).unwrap();
+                for i in 0u32..2_000 {
+                    tree.insert(i.to_be_bytes(), format!("{name} {i}")).unwrap();
+                }
+                tree.flush_memory().unwrap();
+            }
+        }
+        let db = Db::open(dir.path()).unwrap();
+        for name in names {
+            let tree = db.tree(name).unwrap();
+            let value = tree.get(1_234u32.to_be_bytes()).unwrap();
+            assert_eq!(value.as_deref(), Some(format!("{name} 1234").as_bytes()));
+            assert!(!tree.contains_key(5_000u32.to_be_bytes()).unwrap());
+            let range: Vec<_> = tree
+                .range(10u32.to_be_bytes()..20u32.to_be_bytes())
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(range.len(), 10);
+        }
     }
 }
