@@ -60,8 +60,8 @@ impl Outbox {
                 break;
             }
             self.dispatch_due(&slots).await;
-            // Counting the queue walks it all: once a second is enough for a gauge, and the
-            // loop runs after every finished send.
+            // On PostgreSQL counting the queue is a query: once a second is enough for a
+            // gauge, and the loop runs after every finished send.
             if depth_measured.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
                 match self.store.queued_jobs().await {
                     Ok(n) => {

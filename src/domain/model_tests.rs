@@ -271,9 +271,12 @@ impl Harness {
             .block_on(store.claim_jobs(i64::MAX, usize::MAX))
             .unwrap();
         assert_eq!(jobs.len(), 1, "one delivery per issued code");
+        let queued = || self.runtime.block_on(store.queued_jobs()).unwrap();
+        assert_eq!(queued(), 1, "the outbox depth counts the job");
         self.runtime
             .block_on(store.finish_delivery(&jobs[0], crate::domain::DeliveryStatus::Sent, None, 0))
             .unwrap();
+        assert_eq!(queued(), 0, "the outbox depth counts the job's end");
         let code = self
             .services
             .keys

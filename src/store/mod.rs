@@ -792,7 +792,7 @@ impl Store {
     /// How many jobs are queued (the depth gauge).
     pub async fn queued_jobs(&self) -> Result<usize, StoreError> {
         match &self.engine {
-            Engine::Embedded(s) => s.outbox_len(),
+            Engine::Embedded(s) => Ok(s.outbox_len()),
             Engine::Postgres(p) => p.queued_jobs().await,
         }
     }

@@ -27,9 +27,13 @@ impl EmbeddedStore {
                 limit,
             } => self.set_limit_override(&brand, &customer, Some(limit))?,
             Record::Job(j) => {
-                self.outbox
-                    .insert(keys::outbox(j.due_ms, j.id), records::encode_job(&j)?)?;
+                let key = keys::outbox(j.due_ms, j.id);
+                let new = !self.outbox.contains_key(key)?;
+                self.outbox.insert(key, records::encode_job(&j)?)?;
                 self.outbox_floor.lower(j.due_ms);
+                if new {
+                    self.outbox_depth.queued(1);
+                }
             }
             Record::Log(r) => self.append_log(&r)?,
             Record::Nonce {

@@ -10,7 +10,7 @@
 //! each new job lowers it to its own due time.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
@@ -79,6 +79,29 @@ impl Floor {
         if self.0.lowered.load(Ordering::SeqCst) != start.lowered {
             self.0.due_ms.fetch_min(start.due_ms, Ordering::SeqCst);
         }
+    }
+}
+
+/// How many jobs the outbox holds: counted once at open, then kept as jobs are queued (the
+/// issuing transaction, an import) and end (`finish_delivery`: its claim made sure the job was
+/// there, and no one else deletes a claimed job), so the depth gauge reads a number instead of
+/// walking the queue. A retry moves a job and changes nothing.
+#[derive(Clone, Default)]
+pub(super) struct Depth(Arc<AtomicUsize>);
+
+impl Depth {
+    pub(super) fn queued(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn ended(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -179,12 +202,27 @@ impl EmbeddedStore {
             attempt,
             now_ms,
         );
+        if done.is_ok() {
+            self.outbox_depth.ended();
+        }
         self.release(claimed.id);
         done
     }
 
-    /// How many jobs are queued (counted from the floor: the tombstones before it are not).
-    pub fn outbox_len(&self) -> Result<usize, StoreError> {
+    /// How many jobs are queued, as kept in memory (see [`Depth`]): the depth gauge.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox_depth.get()
+    }
+
+    /// Counts the queued jobs, at open.
+    pub(super) fn count_outbox(&self) -> Result<(), StoreError> {
+        self.outbox_depth.queued(self.scan_outbox()?);
+        Ok(())
+    }
+
+    /// How many jobs are queued, counted in the tree (from the floor: the tombstones before it
+    /// are not read).
+    pub(super) fn scan_outbox(&self) -> Result<usize, StoreError> {
         let floor = self.outbox_floor.get();
         let mut n = 0;
         for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {

@@ -322,7 +322,7 @@ impl EmbeddedStore {
     /// of sent jobs before it would cost a scan of every job ever sent).
     fn records_in(&self, tree: &str) -> Result<usize, StoreError> {
         match tree {
-            "outbox" => self.outbox_len(),
+            "outbox" => self.scan_outbox(),
             _ => self.db.tree(tree)?.len(),
         }
     }

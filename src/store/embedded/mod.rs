@@ -74,6 +74,8 @@ pub struct EmbeddedStore {
     claimed: jobs::Claims,
     /// No queued job is due before this (see `jobs.rs`).
     outbox_floor: jobs::Floor,
+    /// How many jobs are queued (see `jobs.rs`).
+    outbox_depth: jobs::Depth,
 }
 
 /// The version of the store's layout and record formats. Raise it with any change an older
@@ -196,10 +198,12 @@ impl EmbeddedStore {
             manifest: Arc::new(manifest::Manifest::beside(dir)),
             claimed: jobs::Claims::default(),
             outbox_floor: jobs::Floor::default(),
+            outbox_depth: jobs::Depth::default(),
             db,
         };
         // Before the flusher starts: refused, the store lets go of its directory at once.
         store.find_outbox_floor()?;
+        store.count_outbox()?;
         store.adopt_manifest(on_damage)?;
         if store.meta.get(EXPIRY_BUILT)?.is_none() {
             let indexed = store.build_expiry_index()?;
