@@ -24,8 +24,9 @@ pub enum Reads {
     /// Looked up by key, often for a key that is not there (a client's unknown session):
     /// every table has a filter that answers "not here" without reading a block.
     Lookup,
-    /// Looked up only by keys read from an index, so the key is there: the largest tables
-    /// carry no filter.
+    /// Looked up by keys that are almost always there (ids from an index, a delivery job or
+    /// a session; a miss only when the console asks for an id that is not there): the largest
+    /// tables carry no filter.
     Found,
     /// Only walked by key range (an index): no filter.
     Range,
