@@ -1,15 +1,16 @@
 //! Group commit. Each write lands in fjall's journal (in the operating system's buffers); one
-//! task makes the journal durable in a loop on a blocking thread, when a writer waits for it
-//! and at least twice a second (the `periodic` durability's bound; the dashboard's counts
+//! thread of its own makes the journal durable in a loop, when a writer waits for it and at
+//! least twice a second (the `periodic` durability's bound; the dashboard's counts
 //! go into their tree at each flush). A writer that committed asks
 //! for the generation of the next flush to *start* and waits until it finished: that flush
 //! began after the commit, so it covers it, and every writer waiting meanwhile shares the same
-//! fsync.
+//! fsync. A thread rather than a task: with flush-each a flush is nearly always under way, and
+//! the next one starts the moment the last ends, not when the runtime next gets to a task.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::{StoreError, kv, stats::Counts};
 
@@ -42,7 +43,7 @@ impl DiskSync {
 #[derive(Clone)]
 pub struct Flusher {
     inner: Arc<Inner>,
-    task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 struct Inner {
@@ -50,7 +51,9 @@ struct Inner {
     started: AtomicU64,
     /// Generation of the last flush that finished, and whether it failed.
     finished: watch::Sender<(u64, bool)>,
-    wake: Notify,
+    /// Whether a writer waits for a flush that has not started yet.
+    asked: Mutex<bool>,
+    wake: Condvar,
     stopped: AtomicBool,
 }
 
@@ -67,60 +70,46 @@ impl Flusher {
             inner: Arc::new(Inner {
                 started: AtomicU64::new(0),
                 finished: watch::channel((0, false)).0,
-                wake: Notify::new(),
+                asked: Mutex::new(false),
+                wake: Condvar::new(),
                 stopped: AtomicBool::new(false),
             }),
-            task: Arc::new(std::sync::Mutex::new(None)),
+            thread: Arc::new(Mutex::new(None)),
         }
     }
 
-    /// Starts the flush loop for `db`; it ends (and lets go of `db`) on [`Flusher::stop`]. It
-    /// flushes when a writer waits for it, and at least once per [`FLUSH_EVERY`].
-    pub fn start(&self, db: DiskSync) {
+    /// Starts the flush loop for `db` on its own thread; it ends (and lets go of `db`) on
+    /// [`Flusher::stop`]. It flushes when a writer waits for it, and at least once per
+    /// [`FLUSH_EVERY`].
+    pub fn start(&self, db: DiskSync) -> Result<(), StoreError> {
         let inner = self.inner.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let _ = tokio::time::timeout(FLUSH_EVERY, inner.wake.notified()).await;
-                if inner.stopped.load(Ordering::SeqCst) {
-                    return;
-                }
-                let generation = inner.started.fetch_add(1, Ordering::SeqCst) + 1;
-                let db = db.clone();
-                let failed = match tokio::task::spawn_blocking(move || db.flush()).await {
-                    Ok(Ok(_)) => false,
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "store flush failed");
-                        true
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "store flush task failed");
-                        true
-                    }
-                };
-                inner.finished.send_replace((generation, failed));
-            }
-        });
-        if let Ok(mut slot) = self.task.lock() {
-            *slot = Some(task);
-        }
+        let thread = std::thread::Builder::new()
+            .name("otpd-flusher".into())
+            .spawn(move || inner.run(&db))
+            .map_err(|e| StoreError::Engine(format!("starting the flush thread failed: {e}")))?;
+        *lock(&self.thread) = Some(thread);
+        Ok(())
     }
 
     /// Ends the flush loop and waits until it let go of the database; later waits fail fast.
     pub async fn stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_one();
-        self.inner.finished.send_replace((u64::MAX, true));
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
+        self.inner.ask();
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            // The loop ends after the flush in progress, if any: a short wait, off the runtime.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        // After the loop's last word, which would otherwise take this one's place.
+        self.inner.finished.send_replace((u64::MAX, true));
     }
 
     /// Returns once everything committed before this call is on disk.
     pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        // The next flush to start begins after this line, so after the caller's commit.
         let target = self.inner.started.load(Ordering::SeqCst) + 1;
         let mut rx = self.inner.finished.subscribe();
-        self.inner.wake.notify_one();
+        self.inner.ask();
         loop {
             let (done, failed) = *rx.borrow_and_update();
             if done >= target {
@@ -130,11 +119,46 @@ impl Flusher {
                     Ok(())
                 };
             }
-            // The loop may have taken our wake-up before we subscribed: ask again each round.
-            self.inner.wake.notify_one();
             if rx.changed().await.is_err() {
                 return Err(StoreError::FlushFailed);
             }
         }
     }
+}
+
+impl Inner {
+    /// Asks for a flush: the loop starts one as soon as the one in progress, if any, ends.
+    fn ask(&self) {
+        *lock(&self.asked) = true;
+        self.wake.notify_one();
+    }
+
+    fn run(&self, db: &DiskSync) {
+        loop {
+            {
+                let asked = lock(&self.asked);
+                let (mut asked, _) = self
+                    .wake
+                    .wait_timeout_while(asked, FLUSH_EVERY, |asked| !*asked)
+                    .unwrap_or_else(PoisonError::into_inner);
+                *asked = false;
+            }
+            if self.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+            let failed = match db.flush() {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::error!(error = %e, "store flush failed");
+                    true
+                }
+            };
+            self.finished.send_replace((generation, failed));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

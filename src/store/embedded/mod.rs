@@ -227,7 +227,7 @@ impl EmbeddedStore {
                 );
             }
         }
-        store.flusher.start(store.sync.clone());
+        store.flusher.start(store.sync.clone())?;
         store
             .meta
             .insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes())?;
