@@ -162,12 +162,18 @@ fn reset(w: &World) {
     w.runtime.block_on(async {
         s.store.sweep(far, 0).await.expect("sweeping the store");
         let claimed = s.store.claim_jobs(far, usize::MAX).await.expect("the outbox");
-        for job in claimed {
-            s.store
-                .finish_delivery(&job, otpd::domain::DeliveryStatus::Sent, None, far)
-                .await
-                .expect("draining the outbox");
-        }
+        let sent: Vec<_> = claimed
+            .into_iter()
+            .map(|job| otpd::store::Finished {
+                job,
+                status: otpd::domain::DeliveryStatus::Sent,
+                attempt: None,
+            })
+            .collect();
+        s.store
+            .finish_deliveries(&sent, far)
+            .await
+            .expect("draining the outbox");
     });
     let mobile = Identifier::parse(IdentifierType::Mobile, "84901234567").expect("a mobile");
     let email = Identifier::parse(IdentifierType::Email, "jane@example.com").expect("an e-mail");

@@ -5,13 +5,14 @@
 //! until it succeeds,
 //! the code expires (EXPIRED: a dead code is never sent), or the attempts run out (the next
 //! fallback channel, else FAILED). A finished job is deleted, and its sealed code with it.
-//! Each step updates the job's issuance-log record.
+//! Each step updates the job's issuance-log record. Jobs whose sends end meanwhile are ended
+//! together, in one store call (one transaction on the embedded store).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
 use super::health::DeliveryHealth;
 use super::{OutgoingMessage, SendError, Senders};
@@ -20,7 +21,7 @@ use crate::domain::template::{self, Values};
 use crate::domain::{DeliveryAttempt, DeliveryStatus, OutboxJob};
 use crate::metrics::{DeliveryLabels, Metrics};
 use crate::secrets::ServerKeys;
-use crate::store::Store;
+use crate::store::{Finished, Store};
 
 /// Tries per channel before moving to the next fallback.
 pub const MAX_ATTEMPTS_PER_CHANNEL: u32 = 4;
@@ -35,6 +36,8 @@ const BACKOFF_BASE_MS: i64 = 1_000;
 const BACKOFF_CAP_MS: i64 = 60_000;
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_millis(100);
+/// The most jobs ended in one store call.
+const FINISH_BATCH: usize = 256;
 /// How often the `otpd_outbox_depth` gauge is measured.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
@@ -54,12 +57,14 @@ impl Outbox {
     /// Runs until `shutdown` turns true, then waits for the sends in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.workers));
+        let (ends, ending) = mpsc::channel(self.workers);
+        let finisher = tokio::spawn(finish_jobs(self.store.clone(), self.clock.clone(), ending));
         let mut depth_measured: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            self.dispatch_due(&slots).await;
+            self.dispatch_due(&slots, &ends).await;
             // On PostgreSQL counting the queue is a query: once a second is enough for a
             // gauge, and the loop runs after every finished send.
             if depth_measured.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
@@ -78,14 +83,20 @@ impl Outbox {
                 _ = shutdown.changed() => {}
             }
         }
-        // Let sends in flight finish (each is bounded by its timeout).
+        // Let sends in flight finish (each is bounded by its timeout), and then their ends.
         let all = u32::try_from(self.workers).unwrap_or(u32::MAX);
-        let _drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
+        let drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
+        drop(ends);
+        // Every send gave its slot back after its job was ended: the finisher stops as soon
+        // as their tasks are gone. (A send stuck past its timeout holds a sender: not waited.)
+        if drained.is_ok() {
+            let _ = finisher.await;
+        }
     }
 
     /// Claims due jobs for the free workers (the store says how many ahead), and starts a send
     /// for each.
-    async fn dispatch_due(&self, slots: &Arc<Semaphore>) {
+    async fn dispatch_due(&self, slots: &Arc<Semaphore>, ends: &mpsc::Sender<Ending>) {
         let now = self.clock.now_ms();
         let max = self
             .store
@@ -105,8 +116,9 @@ impl Outbox {
                 return;
             };
             let this = self.clone();
+            let ends = ends.clone();
             tokio::spawn(async move {
-                this.deliver(job).await;
+                this.deliver(job, &ends).await;
                 drop(permit);
                 // A worker is free: claim the next due jobs now, not at the next poll.
                 this.wake.notify_one();
@@ -115,11 +127,11 @@ impl Outbox {
     }
 
     /// One try at one job, and what follows from it.
-    async fn deliver(&self, claimed: OutboxJob) {
+    async fn deliver(&self, claimed: OutboxJob, ends: &mpsc::Sender<Ending>) {
         let mut job = claimed.clone();
         let now = self.clock.now_ms();
         if now >= job.code_expires_ms {
-            return self.finish(&claimed, DeliveryStatus::Expired, None).await;
+            return finish(ends, claimed, DeliveryStatus::Expired, None).await;
         }
         let outcome = self.send_once(&job).await;
         let attempt = DeliveryAttempt {
@@ -157,18 +169,14 @@ impl Outbox {
         }
         let give_up_on_channel = match &outcome {
             Ok(_) => {
-                return self
-                    .finish(&claimed, DeliveryStatus::Sent, Some(attempt))
-                    .await;
+                return finish(ends, claimed, DeliveryStatus::Sent, Some(attempt)).await;
             }
             Err(SendError::Permanent(_)) => true,
             Err(SendError::Temporary(_)) => job.attempts >= MAX_ATTEMPTS_PER_CHANNEL,
         };
         if give_up_on_channel {
             if job.fallbacks.is_empty() {
-                return self
-                    .finish(&claimed, DeliveryStatus::Failed, Some(attempt))
-                    .await;
+                return finish(ends, claimed, DeliveryStatus::Failed, Some(attempt)).await;
             }
             let (channel, destination) = job.fallbacks.remove(0);
             tracing::info!(job = %job.id, from = job.channel.as_str(), to = channel.as_str(), "moving delivery to the fallback channel");
@@ -179,9 +187,7 @@ impl Outbox {
         } else {
             job.due_ms = self.clock.now_ms() + backoff_ms(job.attempts);
             if job.due_ms >= job.code_expires_ms {
-                return self
-                    .finish(&claimed, DeliveryStatus::Expired, Some(attempt))
-                    .await;
+                return finish(ends, claimed, DeliveryStatus::Expired, Some(attempt)).await;
             }
         }
         match self.store.retry_job(&claimed, &job).await {
@@ -243,29 +249,6 @@ impl Outbox {
         }
     }
 
-    /// Ends a claimed job: deletes it and records how its delivery ended.
-    async fn finish(
-        &self,
-        job: &OutboxJob,
-        status: DeliveryStatus,
-        attempt: Option<DeliveryAttempt>,
-    ) {
-        let now = self.clock.now_ms();
-        if let Err(e) = self
-            .store
-            .finish_delivery(job, status, attempt.as_ref(), now)
-            .await
-        {
-            tracing::error!(error = %e, "finishing an outbox job failed");
-        }
-        // A sent message is in the issuance log; one that never arrives needs an operator.
-        if status == DeliveryStatus::Sent {
-            tracing::debug!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery finished");
-        } else {
-            tracing::warn!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), ?status, "delivery gave up");
-        }
-    }
-
     async fn record(
         &self,
         job: &OutboxJob,
@@ -284,6 +267,58 @@ impl Outbox {
             .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "updating an issuance-log record failed");
+        }
+    }
+}
+
+/// A claimed job whose delivery ended, on its way to [`finish_jobs`], and who to tell once it
+/// is ended.
+struct Ending {
+    finished: Finished,
+    ended: oneshot::Sender<()>,
+}
+
+/// Hands a claimed job to [`finish_jobs`] and waits until it is ended, so the worker slot is
+/// given back (and shutdown waits) only after that.
+async fn finish(
+    ends: &mpsc::Sender<Ending>,
+    job: OutboxJob,
+    status: DeliveryStatus,
+    attempt: Option<DeliveryAttempt>,
+) {
+    let (ended, wait) = oneshot::channel();
+    let finished = Finished {
+        job,
+        status,
+        attempt,
+    };
+    if ends.send(Ending { finished, ended }).await.is_ok() {
+        let _ = wait.await;
+    }
+}
+
+/// Ends the jobs whose deliveries ended, as many as are waiting in one store call (one
+/// transaction on the embedded store): under load the workers end jobs faster than one
+/// transaction each would let them. Runs until every sender is gone.
+async fn finish_jobs(store: Store, clock: Clock, mut ending: mpsc::Receiver<Ending>) {
+    let mut batch = Vec::new();
+    while ending.recv_many(&mut batch, FINISH_BATCH).await > 0 {
+        let (done, told): (Vec<Finished>, Vec<_>) =
+            batch.drain(..).map(|e| (e.finished, e.ended)).unzip();
+        if let Err(e) = store.finish_deliveries(&done, clock.now_ms()).await {
+            tracing::error!(error = %e, jobs = done.len(), "finishing outbox jobs failed");
+        }
+        for f in &done {
+            let job = &f.job;
+            // A sent message is in the issuance log; one that never arrives needs an operator.
+            if f.status == DeliveryStatus::Sent {
+                tracing::debug!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), status = ?f.status, "delivery finished");
+            } else {
+                tracing::warn!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), status = ?f.status, "delivery gave up");
+            }
+        }
+        for t in told {
+            let _ = t.send(());
         }
     }
 }

@@ -274,7 +274,14 @@ impl Harness {
         let queued = || self.runtime.block_on(store.queued_jobs()).unwrap();
         assert_eq!(queued(), 1, "the outbox depth counts the job");
         self.runtime
-            .block_on(store.finish_delivery(&jobs[0], crate::domain::DeliveryStatus::Sent, None, 0))
+            .block_on(store.finish_deliveries(
+                &[crate::store::Finished {
+                    job: jobs[0].clone(),
+                    status: crate::domain::DeliveryStatus::Sent,
+                    attempt: None,
+                }],
+                0,
+            ))
             .unwrap();
         assert_eq!(queued(), 0, "the outbox depth counts the job's end");
         let code = self

@@ -153,6 +153,15 @@ pub struct IssueInput<'a> {
     pub log: &'a IssuanceRecord,
 }
 
+/// How a claimed job's delivery ended (see [`Store::finish_deliveries`]).
+#[derive(Clone, Debug)]
+pub struct Finished {
+    pub job: OutboxJob,
+    pub status: DeliveryStatus,
+    /// The last try, when one was made (an expired code is dropped untried).
+    pub attempt: Option<DeliveryAttempt>,
+}
+
 /// Which issuance-log records a page holds; every filter is optional.
 #[derive(Clone, Debug, Default)]
 pub struct LogSelection {
@@ -774,18 +783,17 @@ impl Store {
         }
     }
 
-    /// Ends a claimed job: deletes it (with the sealed code it carried) and records how its
-    /// delivery ended (as [`Store::record_delivery`] does).
-    pub async fn finish_delivery(
+    /// Ends claimed jobs: deletes each (with the sealed code it carried) and records how its
+    /// delivery ended (as [`Store::record_delivery`] does), counted at `now_ms`. The embedded
+    /// engine ends them in one transaction; PostgreSQL each in its own, side by side.
+    pub async fn finish_deliveries(
         &self,
-        claimed: &OutboxJob,
-        status: DeliveryStatus,
-        attempt: Option<&DeliveryAttempt>,
+        done: &[Finished],
         now_ms: i64,
     ) -> Result<(), StoreError> {
         match &self.engine {
-            Engine::Embedded(s) => s.finish_delivery(claimed, status, attempt, now_ms),
-            Engine::Postgres(p) => p.finish_delivery(claimed, status, attempt, now_ms).await,
+            Engine::Embedded(s) => s.finish_deliveries(done, now_ms),
+            Engine::Postgres(p) => p.finish_deliveries(done, now_ms).await,
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use otpd::domain::stats::Counter;
 use otpd::domain::{ChannelConfig, ChannelKind, DeliveryStatus, IssuanceRecord};
 use serde_json::json;
 
@@ -108,11 +109,13 @@ pub fn free_port() -> u16 {
 }
 
 /// A local SMS gateway: records every request and answers with the status it is set to.
+/// A test that holds `hold` for writing keeps every answer waiting until it lets go.
 #[derive(Clone)]
 pub struct Gateway {
     pub url: String,
     pub status: Arc<AtomicU16>,
     pub requests: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub hold: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Gateway {
@@ -121,6 +124,7 @@ impl Gateway {
             url: String::new(),
             status: Arc::new(AtomicU16::new(status)),
             requests: Arc::default(),
+            hold: Arc::default(),
         };
         let g = gateway.clone();
         let app = axum::Router::new().route(
@@ -128,6 +132,7 @@ impl Gateway {
             axum::routing::post(move |body: axum::Json<serde_json::Value>| {
                 let g = g.clone();
                 async move {
+                    let _answer = g.hold.read().await;
                     let status = g.status.load(Ordering::SeqCst);
                     if status == 200 {
                         g.requests.lock().unwrap().push(body.0);
@@ -449,4 +454,51 @@ async fn a_rejected_message_with_no_fallback_fails() {
     assert_eq!(record.delivery, DeliveryStatus::Failed);
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(app.services().store.queued_jobs().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn deliveries_that_end_together_are_each_recorded_and_counted_once() {
+    // The gateway holds its answers until every code is issued: the sends then end at once,
+    // and the outbox ends their jobs together. Each record still gets its own end, each code
+    // is sent once, the outbox empties and the dashboard counts every delivery once.
+    const CODES: usize = 40;
+    let gateway = Gateway::start(200).await;
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| {
+        b.channels.insert(ChannelKind::Sms, gateway.sms_channel());
+    })
+    .await;
+    let customers: Vec<String> = (0..CODES).map(|i| format!("849012{i:05}")).collect();
+    let held = gateway.hold.write().await;
+    for customer in &customers {
+        let session = app.session("MOBILE", customer).await;
+        assert_eq!(app.generate("MOBILE", customer, &session).await.0, 200);
+    }
+    drop(held);
+    for customer in &customers {
+        let record = final_record(&app, customer).await;
+        assert_eq!(record.delivery, DeliveryStatus::Sent, "{customer}");
+        assert_eq!(record.channel, Some(ChannelKind::Sms), "{customer}");
+        assert_eq!(
+            record.attempts.len(),
+            1,
+            "{customer}: {:?}",
+            record.attempts
+        );
+        assert!(record.attempts[0].ok, "{customer}");
+    }
+    assert_eq!(gateway.received().len(), CODES, "each code sent once");
+    assert_eq!(app.services().store.queued_jobs().await.unwrap(), 0);
+    let hour = u32::try_from(app.services().clock.now_ms() / 3_600_000).unwrap();
+    let sent: u64 = app
+        .services()
+        .store
+        .stats(hour - 1, hour + 1)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|row| row.brand == "DEMO" && row.counter == Counter::Sent(ChannelKind::Sms))
+        .map(|row| row.count)
+        .sum();
+    assert_eq!(sent, CODES as u64, "the dashboard's sent count");
 }

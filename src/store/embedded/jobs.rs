@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EmbeddedStore, StoreError, decode_i64, keys, records};
-use crate::domain::{DeliveryAttempt, DeliveryStatus, OutboxJob};
+use crate::domain::OutboxJob;
+use crate::store::Finished;
 
 /// The `meta` key of the outbox floor saved at the last sweep.
 const OUTBOX_FLOOR: &str = "outbox_floor";
@@ -83,7 +84,7 @@ impl Floor {
 }
 
 /// How many jobs the outbox holds: counted once at open, then kept as jobs are queued (the
-/// issuing transaction, an import) and end (`finish_delivery`: its claim made sure the job was
+/// issuing transaction, an import) and end (`finish_deliveries`: its claim made sure the job was
 /// there, and no one else deletes a claimed job), so the depth gauge reads a number instead of
 /// walking the queue. A retry moves a job and changes nothing.
 #[derive(Clone, Default)]
@@ -185,28 +186,33 @@ impl EmbeddedStore {
         moved
     }
 
-    /// Ends a claimed job: deletes it and records how its delivery ended, in one transaction
-    /// (see `delivery_step`), then lets go of the claim.
-    pub fn finish_delivery(
-        &self,
-        claimed: &OutboxJob,
-        status: DeliveryStatus,
-        attempt: Option<&DeliveryAttempt>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let done = self.delivery_step(
-            Some(&keys::outbox(claimed.due_ms, claimed.id)),
-            claimed.log_id,
-            status,
-            claimed.channel,
-            attempt,
-            now_ms,
-        );
-        if done.is_ok() {
-            self.outbox_depth.ended();
+    /// Ends claimed jobs in one transaction: each deleted, its record's delivery brought to
+    /// its end (see `delivery_step`); then lets go of their claims. An unreadable record is
+    /// left as it is (its job still ends) and reported once the others are counted.
+    pub fn finish_deliveries(&self, done: &[Finished], now_ms: i64) -> Result<(), StoreError> {
+        let job_keys: Vec<_> = done
+            .iter()
+            .map(|f| keys::outbox(f.job.due_ms, f.job.id))
+            .collect();
+        let steps = self.db.write(|tx| {
+            let mut found = Vec::with_capacity(done.len());
+            for (f, key) in done.iter().zip(&job_keys) {
+                tx.remove(&self.outbox, key.as_slice());
+                let (job, attempt) = (&f.job, f.attempt.as_ref());
+                found.push(self.delivery_step(tx, job.log_id, f.status, job.channel, attempt)?);
+            }
+            Ok::<_, StoreError>(found)
+        });
+        for f in done {
+            self.release(f.job.id);
         }
-        self.release(claimed.id);
-        done
+        let mut result = Ok(());
+        for (f, found) in done.iter().zip(steps?) {
+            self.outbox_depth.ended();
+            let counted = self.count_delivery(found, f.status, f.job.channel, now_ms);
+            result = result.and(counted);
+        }
+        result
     }
 
     /// How many jobs are queued, as kept in memory (see [`Depth`]): the depth gauge.

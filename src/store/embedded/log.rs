@@ -2,6 +2,7 @@
 //! scans and one customer's history. Each change also counts in the dashboard's stats.
 
 use super::keys::LogFacet;
+use super::kv::Tx;
 use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::stats::Counter;
 use crate::domain::stats::{delivery_counter, outcome_counter};
@@ -9,6 +10,16 @@ use crate::domain::{
     BrandName, ChannelKind, DeliveryAttempt, DeliveryStatus, Destination, IssuanceRecord,
 };
 use crate::store::LogSelection;
+
+/// What a delivery step found of its record (see [`EmbeddedStore::delivery_step`]).
+pub(super) enum Found {
+    /// The record as it was before the step.
+    Record(IssuanceRecord),
+    /// Swept meanwhile.
+    Gone,
+    /// Left as it is; the step wrote nothing of it.
+    Unreadable(StoreError),
+}
 
 impl EmbeddedStore {
     /// Records a refused generate of a known brand (an issued code is recorded by
@@ -28,60 +39,71 @@ impl EmbeddedStore {
         attempt: Option<&DeliveryAttempt>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.delivery_step(None, id, status, channel, attempt, now_ms)
+        let found = self
+            .db
+            .write(|tx| self.delivery_step(tx, id, status, channel, attempt))?;
+        self.count_delivery(found, status, channel, now_ms)
     }
 
-    /// One step of a delivery, as one transaction: the record's status, channel and attempt,
-    /// its facet entries moved to match, and the outbox job under the key `done` deleted when
-    /// the step ends it. A status that ends the delivery counts once in the stats, at `now_ms`.
-    /// A record swept meanwhile (a delivery that ended after its retention) is left gone.
+    /// One step of a delivery, inside `tx`: the record's status, channel and attempt, its
+    /// facet entries moved to match. A record swept meanwhile (a delivery that ended after its
+    /// retention) is left gone; an unreadable one is left as it is.
     pub(super) fn delivery_step(
         &self,
-        done: Option<&[u8]>,
+        tx: &mut Tx,
         id: uuid::Uuid,
         status: DeliveryStatus,
         channel: ChannelKind,
         attempt: Option<&DeliveryAttempt>,
+    ) -> Result<Found, StoreError> {
+        let Some(old) = tx.get(&self.log, id.as_bytes())? else {
+            return Ok(Found::Gone);
+        };
+        let before = match records::decode_log(&old) {
+            Ok(r) => r,
+            Err(e) => return Ok(Found::Unreadable(e)),
+        };
+        let mut after = before.clone();
+        after.delivery = status;
+        after.channel = Some(channel);
+        if let Some(a) = attempt {
+            after.attempts.push(a.clone());
+        }
+        tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
+        for facet in LogFacet::of(&before) {
+            if !LogFacet::of(&after).any(|f| f == facet) {
+                tx.remove(&self.log_by_dest, keys::log_facet(facet, id));
+            }
+        }
+        for facet in LogFacet::of(&after) {
+            if !LogFacet::of(&before).any(|f| f == facet) {
+                tx.insert(&self.log_by_dest, keys::log_facet(facet, id), &[] as &[u8]);
+            }
+        }
+        Ok(Found::Record(before))
+    }
+
+    /// After a committed step: a status that ends the delivery counts once in the stats, at
+    /// `now_ms`; an unreadable record is reported.
+    pub(super) fn count_delivery(
+        &self,
+        found: Found,
+        status: DeliveryStatus,
+        channel: ChannelKind,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let step = self.db.write(|tx| {
-            if let Some(job) = done {
-                tx.remove(&self.outbox, job);
-            }
-            let Some(old) = tx.get(&self.log, id.as_bytes())? else {
-                return Ok(Ok(None));
-            };
-            // An unreadable record is left as it is; the job still ends.
-            let before = match records::decode_log(&old) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            let mut after = before.clone();
-            after.delivery = status;
-            after.channel = Some(channel);
-            if let Some(a) = attempt {
-                after.attempts.push(a.clone());
-            }
-            tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
-            for facet in LogFacet::of(&before) {
-                if !LogFacet::of(&after).any(|f| f == facet) {
-                    tx.remove(&self.log_by_dest, keys::log_facet(facet, id));
+        match found {
+            Found::Record(before) => {
+                if !before.delivery.is_final()
+                    && let Some(counter) = delivery_counter(status, channel)
+                {
+                    self.count(now_ms, &before.brand, counter);
                 }
+                Ok(())
             }
-            for facet in LogFacet::of(&after) {
-                if !LogFacet::of(&before).any(|f| f == facet) {
-                    tx.insert(&self.log_by_dest, keys::log_facet(facet, id), &[] as &[u8]);
-                }
-            }
-            Ok::<_, StoreError>(Ok(Some(before)))
-        })?;
-        if let Some(before) = step?
-            && !before.delivery.is_final()
-            && let Some(counter) = delivery_counter(status, channel)
-        {
-            self.count(now_ms, &before.brand, counter);
+            Found::Gone => Ok(()),
+            Found::Unreadable(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Marks a record's code as validated (the funnel's last step); counts once.

@@ -3,6 +3,7 @@
 
 use deadpool_postgres::Client;
 use serde_json::Value;
+use tokio::task::JoinSet;
 use tokio_postgres::types::ToSql;
 
 use super::PgStore;
@@ -10,7 +11,7 @@ use super::issuing::insert_log;
 use crate::domain::audit::AuditEntry;
 use crate::domain::stats::{Counter, delivery_counter, hour_of, outcome_counter};
 use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord, OutboxJob};
-use crate::store::{AuditSelection, LogSelection, StatRow, StoreError, records};
+use crate::store::{AuditSelection, Finished, LogSelection, StatRow, StoreError, records};
 
 impl PgStore {
     /// Adds one to a brand's counter in the hour of `at_ms`.
@@ -100,17 +101,32 @@ impl PgStore {
             .await
     }
 
-    /// Ends a claimed job: deletes it and records how its delivery ended, in one transaction.
-    pub async fn finish_delivery(
+    /// Ends claimed jobs, each in a transaction of its own that deletes it and records how its
+    /// delivery ended; side by side, on as many connections as the pool lends. The first
+    /// failure is the answer, once every job had its try.
+    pub async fn finish_deliveries(
         &self,
-        claimed: &OutboxJob,
-        status: DeliveryStatus,
-        attempt: Option<&DeliveryAttempt>,
+        done: &[Finished],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let (id, channel) = (claimed.log_id, claimed.channel);
-        self.delivery_step(Some(claimed), id, status, channel, attempt, now_ms)
-            .await
+        let mut ending = JoinSet::new();
+        for f in done.iter().cloned() {
+            let this = self.clone();
+            ending.spawn(async move {
+                let (job, channel) = (&f.job, f.job.channel);
+                let attempt = f.attempt.as_ref();
+                this.delivery_step(Some(job), job.log_id, f.status, channel, attempt, now_ms)
+                    .await
+            });
+        }
+        let mut result = Ok(());
+        while let Some(ended) = ending.join_next().await {
+            let ended = ended
+                .map_err(|e| StoreError::Engine(format!("ending a delivery job failed: {e}")))
+                .and_then(|r| r);
+            result = result.and(ended);
+        }
+        result
     }
 
     /// A delivery step: the record's status, channel and attempt (and the job `done` deleted);
