@@ -83,6 +83,11 @@ pub fn outbox_due(key: &[u8]) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// The job id of an outbox key.
+pub fn outbox_id(key: &[u8]) -> Option<uuid::Uuid> {
+    key.get(8..).and_then(|b| uuid::Uuid::from_slice(b).ok())
+}
+
 pub fn nonce(brand: &BrandName, hash: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(brand.as_str().len() + 1 + hash.len());
     k.extend_from_slice(brand.as_str().as_bytes());
@@ -225,5 +230,14 @@ mod tests {
             assert!(!expiry_until(Expiring::Usage, i64::MAX).contains(&key));
             assert_eq!(expiry_record(&key), b"id");
         }
+    }
+
+    #[test]
+    fn an_outbox_key_gives_back_its_due_time_and_job() {
+        let id = uuid::Uuid::now_v7();
+        let key = outbox(1_764_000_000_123, id);
+        assert_eq!(outbox_due(&key), 1_764_000_000_123);
+        assert_eq!(outbox_id(&key), Some(id));
+        assert_eq!(outbox_id(&key[..20]), None, "a cut key names no job");
     }
 }
