@@ -8,11 +8,12 @@
 //! the next one starts the moment the last ends, not when the runtime next gets to a task.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use tokio::sync::watch;
 
-use super::{StoreError, kv, stats::Counts};
+use super::kv::{self, lock};
+use super::{StoreError, stats::Counts};
 
 /// The longest the flush loop waits without being asked.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -157,8 +158,4 @@ impl Inner {
             self.finished.send_replace((generation, failed));
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

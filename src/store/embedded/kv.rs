@@ -42,9 +42,10 @@ pub type Entry = (Slice, Slice);
 /// The lock every write holds (see the module docs).
 type WriterLock = Arc<Mutex<()>>;
 
-fn lock(writer: &Mutex<()>) -> MutexGuard<'_, ()> {
-    // A writer that panicked committed nothing: the data is as it was, so go on.
-    writer.lock().unwrap_or_else(PoisonError::into_inner)
+/// Takes a lock of the embedded store even when a holder panicked: each guards what a panic
+/// cannot leave half-changed (a writer that panicked committed nothing; a flag; a handle).
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One keyspace.
@@ -302,7 +303,7 @@ impl ActiveJournal {
         let Some(number) = self.find()? else {
             return Ok(false);
         };
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = lock(&self.open);
         let file = match &*open {
             Some((n, file)) if *n == number => file,
             _ => {
