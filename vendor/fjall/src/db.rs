@@ -702,6 +702,8 @@ impl Database {
                 let reader = db.supervisor.journal.get_reader()?;
 
                 let mut persisted_seqnos: HashMap<_, _> = HashMap::default();
+                let mut resolver =
+                    crate::recovery::KeyspaceResolver::new(&db.meta_keyspace, &keyspaces);
 
                 for batch in reader {
                     let batch = batch?;
@@ -710,12 +712,7 @@ impl Database {
                         highest_encountered_keyspace_id =
                             highest_encountered_keyspace_id.max(item.keyspace_id);
 
-                        let Some(keyspace_name) = db.meta_keyspace.resolve_id(item.keyspace_id)?
-                        else {
-                            continue;
-                        };
-
-                        let Some(keyspace) = keyspaces.get(&keyspace_name) else {
+                        let Some(keyspace) = resolver.get(item.keyspace_id)? else {
                             continue;
                         };
 

@@ -121,6 +121,41 @@ pub fn recover_keyspaces(db: &Database, meta_keyspace: &MetaKeyspace) -> crate::
     Ok(())
 }
 
+/// Finds the keyspace of each journal item, looking each keyspace id up in the meta keyspace
+/// once: a replay reads every item of a journal (up to 64 MB of them, most often of a handful
+/// of keyspaces), and a lookup is a read of the meta keyspace's tree.
+pub(crate) struct KeyspaceResolver<'a> {
+    meta_keyspace: &'a MetaKeyspace,
+    keyspaces: &'a crate::db::Keyspaces,
+    resolved: HashMap<InternalKeyspaceId, Option<&'a Keyspace>>,
+}
+
+impl<'a> KeyspaceResolver<'a> {
+    pub(crate) fn new(
+        meta_keyspace: &'a MetaKeyspace,
+        keyspaces: &'a crate::db::Keyspaces,
+    ) -> Self {
+        Self {
+            meta_keyspace,
+            keyspaces,
+            resolved: HashMap::default(),
+        }
+    }
+
+    /// The open keyspace with this id, if there is one.
+    pub(crate) fn get(&mut self, id: InternalKeyspaceId) -> crate::Result<Option<&'a Keyspace>> {
+        if let Some(found) = self.resolved.get(&id) {
+            return Ok(*found);
+        }
+        let found = match self.meta_keyspace.resolve_id(id)? {
+            Some(name) => self.keyspaces.get(&name),
+            None => None,
+        };
+        self.resolved.insert(id, found);
+        Ok(found)
+    }
+}
+
 #[expect(clippy::too_many_lines)]
 pub fn recover_sealed_memtables(
     db: &Database,
@@ -139,6 +174,7 @@ pub fn recover_sealed_memtables(
     let keyspaces_lock = db.supervisor.keyspaces.read().expect("lock is poisoned");
 
     let mut persisted_seqnos: HashMap<_, _> = HashMap::default();
+    let mut resolver = KeyspaceResolver::new(&db.meta_keyspace, &keyspaces_lock);
 
     for journal_path in sealed_journal_paths {
         log::debug!("Recovering sealed journal: {}", journal_path.display());
@@ -159,11 +195,7 @@ pub fn recover_sealed_memtables(
                 highest_encountered_keyspace_id =
                     highest_encountered_keyspace_id.max(item.keyspace_id);
 
-                let Some(keyspace_name) = db.meta_keyspace.resolve_id(item.keyspace_id)? else {
-                    continue;
-                };
-
-                let Some(handle) = keyspaces_lock.get(&keyspace_name) else {
+                let Some(handle) = resolver.get(item.keyspace_id)? else {
                     continue;
                 };
 

@@ -5,7 +5,7 @@
 use super::entry::Entry;
 use std::{
     fs::{File, OpenOptions},
-    io::{BufReader, Seek},
+    io::{BufReader, Read},
     path::{Path, PathBuf},
 };
 
@@ -17,8 +17,24 @@ use std::{
 #[expect(clippy::module_name_repetitions)]
 pub struct JournalReader {
     pub(crate) path: PathBuf,
-    pub(crate) reader: BufReader<File>,
+    pub(crate) reader: CountingReader<BufReader<File>>,
     pub(crate) last_valid_pos: u64,
+}
+
+/// A reader that counts the bytes it has handed out: the position in the file, known without
+/// a system call (`stream_position` of a `BufReader` is an `lseek` each time, and the reader
+/// asks after every entry of the journal).
+pub(crate) struct CountingReader<R> {
+    inner: R,
+    pos: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 impl JournalReader {
@@ -27,20 +43,23 @@ impl JournalReader {
 
         Ok(Self {
             path: path.as_ref().into(),
-            reader: BufReader::new(file),
+            reader: CountingReader {
+                inner: BufReader::new(file),
+                pos: 0,
+            },
             last_valid_pos: 0,
         })
     }
 
     fn truncate_file(&mut self, pos: u64) -> crate::Result<()> {
         log::debug!("truncating journal to {pos}");
-        self.reader.get_mut().set_len(pos)?;
-        self.reader.get_mut().sync_all()?;
+        self.reader.inner.get_mut().set_len(pos)?;
+        self.reader.inner.get_mut().sync_all()?;
         Ok(())
     }
 
     fn maybe_truncate_file_to_last_valid_pos(&mut self) -> crate::Result<()> {
-        let stream_pos = self.reader.stream_position()?;
+        let stream_pos = self.reader.pos;
 
         if stream_pos > self.last_valid_pos {
             self.truncate_file(self.last_valid_pos)?;
@@ -56,7 +75,7 @@ impl Iterator for JournalReader {
     fn next(&mut self) -> Option<Self::Item> {
         match Entry::decode_from(&mut self.reader) {
             Ok(item) => {
-                self.last_valid_pos = fail_iter!(self.reader.stream_position());
+                self.last_valid_pos = self.reader.pos;
                 Some(Ok(item))
             }
             Err(e) => {
