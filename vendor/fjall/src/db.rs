@@ -745,11 +745,7 @@ impl Database {
                     }
 
                     for keyspace_id in &batch.cleared_keyspaces {
-                        let Some(keyspace_name) = db.meta_keyspace.resolve_id(*keyspace_id)? else {
-                            continue;
-                        };
-
-                        let Some(keyspace) = keyspaces.get(&keyspace_name) else {
+                        let Some(keyspace) = resolver.get(*keyspace_id)? else {
                             continue;
                         };
 

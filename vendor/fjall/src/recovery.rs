@@ -238,11 +238,7 @@ pub fn recover_sealed_memtables(
             }
 
             for keyspace_id in &batch.cleared_keyspaces {
-                let Some(keyspace_name) = db.meta_keyspace.resolve_id(*keyspace_id)? else {
-                    continue;
-                };
-
-                let Some(handle) = keyspaces_lock.get(&keyspace_name) else {
+                let Some(handle) = resolver.get(*keyspace_id)? else {
                     continue;
                 };
 
