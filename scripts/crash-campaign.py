@@ -747,10 +747,10 @@ def rounds(args: argparse.Namespace, server: Server, gw: Gateway) -> int:
 # (`--lazyfs BACKING MOUNTPOINT`, speaking the kernel's FUSE protocol on /dev/fuse directly).
 # It passes everything through to a backing directory except file contents, which it keeps in
 # memory, page by page, until the file is fsynced (fsync or fdatasync: both reach it). A power
-# cut freezes otpd (SIGSTOP), kills the file system (what it kept in memory is gone), kills otpd
-# and mounts the backing directory afresh. Creating, renaming and removing files and
-# directories reach the backing directory at once: the emulation loses unsynced data, never
-# unsynced metadata, which is kinder than a real disk.
+# cut freezes otpd (SIGSTOP, and waits until every thread has stopped), kills the file system
+# (what it kept in memory is gone), kills otpd and mounts the backing directory afresh.
+# Creating, renaming and removing files and directories reach the backing directory at once:
+# the emulation loses unsynced data, never unsynced metadata, which is kinder than a real disk.
 
 FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_SETATTR = 1, 2, 3, 4
 FUSE_MKNOD, FUSE_MKDIR, FUSE_UNLINK, FUSE_RMDIR, FUSE_RENAME = 8, 9, 10, 11, 12
@@ -1111,6 +1111,26 @@ def unmount(mountpoint: Path) -> None:
     lib.umount2(os.fsencode(str(mountpoint)), 2)  # MNT_DETACH
 
 
+def wait_frozen(pid: int, deadline: float = 10.0) -> None:
+    """Returns once every thread of `pid` is stopped. SIGSTOP stops a process's threads one by
+    one, some time after the signal is sent; a thread still running when the file system dies
+    would see its writes fail and could answer a client with that error, which no real power
+    cut lets a process do."""
+    began = time.monotonic()
+    while True:
+        states = []
+        for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+            try:
+                states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that exited meanwhile
+        if all(state in "tTZX" for state in states):
+            return
+        if time.monotonic() - began > deadline:
+            raise RuntimeError(f"otpd (pid {pid}) did not stop within {deadline:.0f} s of SIGSTOP")
+        time.sleep(0.001)
+
+
 class LazyDisk:
     """The data directory on a LazyFs mount, and the power cut."""
 
@@ -1139,6 +1159,7 @@ class LazyDisk:
         """Everything stops at once: otpd frozen, the unsynced data gone, then both killed."""
         if server.proc and server.proc.poll() is None:
             server.proc.send_signal(signal.SIGSTOP)
+            wait_frozen(server.proc.pid)
         if self.proc:
             self.proc.kill()
             self.proc.wait()
@@ -1180,6 +1201,16 @@ more than this workplace's machine has; what was checked there (re-check with th
 
 def power_loss_possible() -> bool:
     return os.geteuid() == 0 and os.path.exists("/dev/fuse")
+
+
+def server_errors(log: Path, last: int = 20) -> list[str]:
+    """The server log's last ERROR lines: what a violation's cause most likely left there,
+    printed before the data directory and the log are deleted."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line[:400] for line in lines if " ERROR " in line][-last:]
 
 
 def main() -> int:
@@ -1226,6 +1257,9 @@ def main() -> int:
         return status
     except Violation as v:
         print(f"\nVIOLATION (seed {args.seed}): {v}", file=sys.stderr)
+        errors = server_errors(work / "server.log")
+        if errors:
+            print("the server logged (last 20 errors):\n" + "\n".join(errors), file=sys.stderr)
         return 1
     except (RuntimeError, OSError) as e:
         print(f"\nthe campaign could not run: {e}", file=sys.stderr)
