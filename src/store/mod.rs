@@ -45,7 +45,7 @@ pub enum StoreError {
     Encode(String),
     #[error("store: could not decode a {0} record: {1}")]
     Decode(&'static str, String),
-    #[error("store: flushing to disk failed")]
+    #[error("store: a flush to disk failed; no write is acknowledged until otpd restarts")]
     FlushFailed,
     #[error("{0} is in use by another otpd (one process owns a store; stop the other first)")]
     Locked(String),

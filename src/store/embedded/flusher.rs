@@ -6,6 +6,12 @@
 //! began after the commit, so it covers it, and every writer waiting meanwhile shares the same
 //! fsync. A thread rather than a task: with flush-each a flush is nearly always under way, and
 //! the next one starts the moment the last ends, not when the runtime next gets to a task.
+//!
+//! A flush that fails poisons the store until otpd restarts: every later wait fails, and so
+//! does the readiness probe. After a failed fsync the kernel may have dropped the pages it
+//! could not write, and a later fsync that succeeds says nothing about them, so a write
+//! acknowledged after it could still be lost (PostgreSQL's "fsyncgate", which it answers the
+//! same way). A restart replays what did reach the disk.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -56,6 +62,8 @@ struct Inner {
     asked: Mutex<bool>,
     wake: Condvar,
     stopped: AtomicBool,
+    /// A flush failed: nothing is durable from then on (see the module docs).
+    poisoned: AtomicBool,
 }
 
 impl Default for Flusher {
@@ -74,6 +82,7 @@ impl Flusher {
                 asked: Mutex::new(false),
                 wake: Condvar::new(),
                 stopped: AtomicBool::new(false),
+                poisoned: AtomicBool::new(false),
             }),
             thread: Arc::new(Mutex::new(None)),
         }
@@ -105,8 +114,17 @@ impl Flusher {
         self.inner.finished.send_replace((u64::MAX, true));
     }
 
+    /// Fails once a flush has failed (see the module docs).
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.inner.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::FlushFailed);
+        }
+        Ok(())
+    }
+
     /// Returns once everything committed before this call is on disk.
     pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        self.check()?;
         // The next flush to start begins after this line, so after the caller's commit.
         let target = self.inner.started.load(Ordering::SeqCst) + 1;
         let mut rx = self.inner.finished.subscribe();
@@ -148,14 +166,56 @@ impl Inner {
                 return;
             }
             let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-            let failed = match db.flush() {
-                Ok(()) => false,
-                Err(e) => {
-                    tracing::error!(error = %e, "store flush failed");
+            // Once poisoned, a flush that succeeds proves nothing: none is tried.
+            let failed = self.poisoned.load(Ordering::SeqCst)
+                || db.flush().is_err_and(|e| {
+                    self.poisoned.store(true, Ordering::SeqCst);
+                    tracing::error!(
+                        error = %e,
+                        "store flush failed: otpd acknowledges no write from now on; restart it \
+                         (the start replays what reached the disk)"
+                    );
                     true
-                }
-            };
+                });
             self.finished.send_replace((generation, failed));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_flush_fails_every_later_wait_even_when_the_disk_comes_back() {
+        let parent = tempfile::tempdir().unwrap();
+        let (dir, away) = (parent.path().join("store"), parent.path().join("away"));
+        let db = kv::Db::open(&dir).unwrap();
+        let tree = db.tree("t").unwrap();
+        let counts = Arc::new(Counts::new(db.clone(), db.tree("stats").unwrap()));
+        let flusher = Flusher::new();
+        flusher
+            .start(DiskSync::new(db.clone(), &dir, counts).unwrap())
+            .unwrap();
+        tree.insert("k", "v").unwrap();
+        flusher.wait_durable().await.unwrap();
+        flusher.check().unwrap();
+
+        // The journal's directory gone: the fsync cannot be made.
+        std::fs::rename(&dir, &away).unwrap();
+        tree.insert("k", "w").unwrap();
+        assert!(matches!(
+            flusher.wait_durable().await,
+            Err(StoreError::FlushFailed)
+        ));
+        // Back again, and the fsync would succeed, but what the failed one held is unknown.
+        std::fs::rename(&away, &dir).unwrap();
+        tree.insert("k", "x").unwrap();
+        assert!(matches!(
+            flusher.wait_durable().await,
+            Err(StoreError::FlushFailed)
+        ));
+        assert!(matches!(flusher.check(), Err(StoreError::FlushFailed)));
+        flusher.stop().await;
     }
 }

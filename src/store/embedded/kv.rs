@@ -300,20 +300,29 @@ impl ActiveJournal {
 
     /// Fsyncs the active journal; `false` when there is no journal file to fsync.
     fn sync(&self) -> std::io::Result<bool> {
-        let Some(number) = self.find()? else {
-            return Ok(false);
-        };
-        let mut open = lock(&self.open);
-        let file = match &*open {
-            Some((n, file)) if *n == number => file,
-            _ => {
-                let file = File::open(self.dir.join(format!("{number}.jnl")))?;
-                &open.insert((number, file)).1
-            }
-        };
-        // fdatasync: the journal's data and its length, which is all a replay reads.
-        file.sync_data()?;
-        Ok(true)
+        let mut tries = 0;
+        loop {
+            let Some(number) = self.find()? else {
+                return Ok(false);
+            };
+            let mut open = lock(&self.open);
+            let file = match &*open {
+                Some((n, file)) if *n == number => file,
+                _ => match File::open(self.dir.join(format!("{number}.jnl"))) {
+                    Ok(file) => &open.insert((number, file)).1,
+                    // Sealed (so fsynced by fjall) and deleted since it was found: a newer
+                    // journal is the active one now.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => {
+                        tries += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            // fdatasync: the journal's data and its length, which is all a replay reads.
+            file.sync_data()?;
+            return Ok(true);
+        }
     }
 }
 

@@ -282,12 +282,14 @@ impl EmbeddedStore {
     pub async fn wait_durable(&self) -> Result<(), StoreError> {
         match self.durability {
             Durability::FlushEach => self.flusher.wait_durable().await,
-            Durability::Periodic => Ok(()),
+            // Nothing waits for the next flush, but none is acknowledged after one failed.
+            Durability::Periodic => self.flusher.check(),
         }
     }
 
-    /// Readiness: the store accepts a write.
+    /// Readiness: the store accepts a write, and no flush has failed.
     pub fn probe(&self) -> Result<(), StoreError> {
+        self.flusher.check()?;
         self.meta.insert("ready_probe", [1])?;
         Ok(())
     }
