@@ -251,6 +251,10 @@ fn worker_tick(ctx: &WorkerState) -> crate::Result<bool> {
             // NOTE: Let one worker prioritize flushing if there are pending flushes
             if ctx.pool_size > 1 && ctx.worker_id == 0 {
                 ctx.sender.try_send(WorkerMessage::Compact(keyspace)).ok();
+                // While every other worker is busy, the message comes straight back to this
+                // one: without a pause, it would spin on the channel for as long as their
+                // work lasts (a core's worth of CPU taken from the writers).
+                std::thread::sleep(std::time::Duration::from_millis(1));
                 return Ok(false);
             }
 
