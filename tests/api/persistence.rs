@@ -57,3 +57,42 @@ async fn state_survives_a_restart() {
         200
     );
 }
+
+/// A flush that fails stops otpd acknowledging writes until it restarts, even once the disk is
+/// back: the kernel may have dropped what the failed fsync held (`store/embedded/flusher.rs`).
+#[tokio::test]
+async fn after_a_failed_flush_nothing_is_acknowledged_until_a_restart() {
+    if !on_embedded_store("fails the embedded store's fsync") {
+        return;
+    }
+    let app = spawn_app().await;
+    app.update_brand("DEMO", |b| b.settings.resend_cooldown_seconds = 0)
+        .await;
+    let session = app.session("MOBILE", MOBILE).await;
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+    let ready = |app: &TestApp| {
+        let request = app.client.get(app.url("/health/ready")).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ready(&app).await, 200);
+
+    // The store's directory gone from under it: the group commit's fsync cannot be made.
+    let store = app.config.data_dir.join("store");
+    let away = app.config.data_dir.join("store-away");
+    std::fs::rename(&store, &away).unwrap();
+    let (status, body, _) = app.generate("MOBILE", MOBILE, &session).await;
+    assert_eq!((status, code(&body)), (500, 1503), "{body}");
+    std::fs::rename(&away, &store).unwrap();
+    let (status, body, _) = app.generate("MOBILE", MOBILE, &session).await;
+    assert_eq!(
+        (status, code(&body)),
+        (500, 1503),
+        "the disk is back, but a write after the failed fsync is still not acknowledged: {body}"
+    );
+    assert_eq!(ready(&app).await, 503);
+
+    // A restart replays what reached the disk, and otpd acknowledges writes again.
+    let app = app.restart().await;
+    assert_eq!(ready(&app).await, 200);
+    assert_eq!(app.generate("MOBILE", MOBILE, &session).await.0, 200);
+}
