@@ -214,6 +214,20 @@ impl TestApp {
     pub async fn restart_after(mut self, f: impl FnOnce(&std::path::Path)) -> TestApp {
         self.server.take().unwrap().shutdown().await.unwrap();
         f(&self.config.data_dir);
+        self.start_again().await
+    }
+
+    /// Stops the server, whose shutdown must fail (its store could not be closed cleanly), and
+    /// starts it again; returns the new server and what the shutdown reported.
+    pub async fn restart_after_failed_close(mut self) -> (TestApp, String) {
+        let report = match self.server.take().unwrap().shutdown().await {
+            Ok(()) => panic!("the shutdown reported no failure"),
+            Err(e) => format!("{e:#}"),
+        };
+        (self.start_again().await, report)
+    }
+
+    async fn start_again(self) -> TestApp {
         let mut config = self.config.clone();
         config.public_listen = "127.0.0.1:0".parse().unwrap();
         start(

@@ -7,11 +7,12 @@
 //! fsync. A thread rather than a task: with flush-each a flush is nearly always under way, and
 //! the next one starts the moment the last ends, not when the runtime next gets to a task.
 //!
-//! A flush that fails poisons the store until otpd restarts: every later wait fails, and so
-//! does the readiness probe. After a failed fsync the kernel may have dropped the pages it
-//! could not write, and a later fsync that succeeds says nothing about them, so a write
-//! acknowledged after it could still be lost (PostgreSQL's "fsyncgate", which it answers the
-//! same way). A restart replays what did reach the disk.
+//! A flush that fails poisons the store until otpd restarts ([`DiskSync`], which every flush
+//! goes through: the group commit's and the ones admin writes wait for): every later flush and
+//! wait fails, and so does the readiness probe. After a failed fsync the kernel may have
+//! dropped the pages it could not write, and a later fsync that succeeds says nothing about
+//! them, so a write acknowledged after it could still be lost (PostgreSQL's "fsyncgate", which
+//! it answers the same way). A restart replays what did reach the disk.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -30,6 +31,8 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 pub struct DiskSync {
     db: kv::Db,
     counts: Arc<Counts>,
+    /// A flush failed: nothing is durable from then on (see the module docs).
+    poisoned: Arc<AtomicBool>,
 }
 
 impl DiskSync {
@@ -37,13 +40,35 @@ impl DiskSync {
     /// [`super::sync_store_dirs`]).
     pub fn new(db: kv::Db, dir: &std::path::Path, counts: Arc<Counts>) -> Result<Self, StoreError> {
         super::sync_store_dirs(dir)?;
-        Ok(Self { db, counts })
+        Ok(Self {
+            db,
+            counts,
+            poisoned: Arc::default(),
+        })
     }
 
-    /// Blocks until everything written so far is on disk.
+    /// Blocks until everything written so far is on disk. Once a flush has failed, fails at
+    /// once: a flush that succeeds would prove nothing.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.counts.write_out()?;
-        self.db.persist()
+        self.check()?;
+        let flushed = self.counts.write_out().and_then(|()| self.db.persist());
+        if let Err(e) = &flushed {
+            self.poisoned.store(true, Ordering::SeqCst);
+            tracing::error!(
+                error = %e,
+                "store flush failed: otpd acknowledges no write from now on; restart it \
+                 (the start replays what reached the disk)"
+            );
+        }
+        flushed
+    }
+
+    /// Fails once a flush has failed (see the module docs).
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::FlushFailed);
+        }
+        Ok(())
     }
 }
 
@@ -62,8 +87,6 @@ struct Inner {
     asked: Mutex<bool>,
     wake: Condvar,
     stopped: AtomicBool,
-    /// A flush failed: nothing is durable from then on (see the module docs).
-    poisoned: AtomicBool,
 }
 
 impl Default for Flusher {
@@ -82,7 +105,6 @@ impl Flusher {
                 asked: Mutex::new(false),
                 wake: Condvar::new(),
                 stopped: AtomicBool::new(false),
-                poisoned: AtomicBool::new(false),
             }),
             thread: Arc::new(Mutex::new(None)),
         }
@@ -114,17 +136,8 @@ impl Flusher {
         self.inner.finished.send_replace((u64::MAX, true));
     }
 
-    /// Fails once a flush has failed (see the module docs).
-    pub fn check(&self) -> Result<(), StoreError> {
-        if self.inner.poisoned.load(Ordering::SeqCst) {
-            return Err(StoreError::FlushFailed);
-        }
-        Ok(())
-    }
-
     /// Returns once everything committed before this call is on disk.
     pub async fn wait_durable(&self) -> Result<(), StoreError> {
-        self.check()?;
         // The next flush to start begins after this line, so after the caller's commit.
         let target = self.inner.started.load(Ordering::SeqCst) + 1;
         let mut rx = self.inner.finished.subscribe();
@@ -166,17 +179,7 @@ impl Inner {
                 return;
             }
             let generation = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-            // Once poisoned, a flush that succeeds proves nothing: none is tried.
-            let failed = self.poisoned.load(Ordering::SeqCst)
-                || db.flush().is_err_and(|e| {
-                    self.poisoned.store(true, Ordering::SeqCst);
-                    tracing::error!(
-                        error = %e,
-                        "store flush failed: otpd acknowledges no write from now on; restart it \
-                         (the start replays what reached the disk)"
-                    );
-                    true
-                });
+            let failed = db.flush().is_err();
             self.finished.send_replace((generation, failed));
         }
     }
@@ -193,13 +196,12 @@ mod tests {
         let db = kv::Db::open(&dir).unwrap();
         let tree = db.tree("t").unwrap();
         let counts = Arc::new(Counts::new(db.clone(), db.tree("stats").unwrap()));
+        let sync = DiskSync::new(db.clone(), &dir, counts).unwrap();
         let flusher = Flusher::new();
-        flusher
-            .start(DiskSync::new(db.clone(), &dir, counts).unwrap())
-            .unwrap();
+        flusher.start(sync.clone()).unwrap();
         tree.insert("k", "v").unwrap();
         flusher.wait_durable().await.unwrap();
-        flusher.check().unwrap();
+        sync.check().unwrap();
 
         // The journal's directory gone: the fsync cannot be made.
         std::fs::rename(&dir, &away).unwrap();
@@ -215,7 +217,9 @@ mod tests {
             flusher.wait_durable().await,
             Err(StoreError::FlushFailed)
         ));
-        assert!(matches!(flusher.check(), Err(StoreError::FlushFailed)));
+        assert!(matches!(sync.check(), Err(StoreError::FlushFailed)));
+        // Nor does a flush of its own (what an admin write waits for).
+        assert!(matches!(sync.flush(), Err(StoreError::FlushFailed)));
         flusher.stop().await;
     }
 }
