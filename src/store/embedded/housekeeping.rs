@@ -96,9 +96,8 @@ impl EmbeddedStore {
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
             let (k, v) = item?;
             if let Ok(r) = records::decode_log(&v) {
-                for facet in keys::LogFacet::of(&r) {
-                    self.log_by_dest.remove(keys::log_facet(facet, r.id))?;
-                }
+                self.log_by_dest
+                    .remove(keys::log_group(keys::LogGroup::of(&r), r.id))?;
                 if let (Ok(brand), Some(dest)) = (
                     BrandName::parse(&r.brand),
                     r.destination

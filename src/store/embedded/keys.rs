@@ -11,7 +11,7 @@
 //! | outbox      | due-ms (i64 BE) · job-id (16 bytes)   | `OutboxRecord`                    |
 //! | log         | record id (UUIDv7, time-ordered)      | `LogRecord`                       |
 //! | log_by_dest | brand 0 destination-key 0 record id   | empty                             |
-//! |             | 1 · facet · value · record id (below) | empty                             |
+//! |             | 1 g outcome channel 0 status 0 id     | empty (`LogGroup`, below)         |
 //! | nonces      | brand 0 hash bytes                    | expiry ms, i64 BE                 |
 //! | meta        | name                                  | schema version, probes            |
 //! | expiry      | kind · minute (u64 BE) · record key   | empty (below)                     |
@@ -96,58 +96,88 @@ pub fn nonce(brand: &BrandName, hash: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The first byte of a facet key in `log_by_dest`: no brand name starts with it, so the
-/// facets never mix with a customer's entries.
+/// The first byte of a log index key in `log_by_dest`: no brand name starts with it, so the
+/// index never mixes with a customer's entries.
 const FACET: u8 = 1;
+/// The second byte of a [`LogGroup`] key. Schema 2 and 3 wrote one entry per facet instead,
+/// tagged `o`, `c` and `d`: [`OLD_FACET_PREFIXES`].
+const GROUP: u8 = b'g';
 
-/// What the issuance log is indexed by besides the customer: a filter on any of these walks
-/// its key range (record ids, so newest last) instead of reading every record. Values are
-/// keyed by their wire names, never by an enum's variant number.
+/// The prefixes of the per-facet entries a store of schema 2 or 3 holds, which the group
+/// index replaces (see `EmbeddedStore::build_log_groups`).
+pub const OLD_FACET_PREFIXES: [[u8; 2]; 3] = [[FACET, b'o'], [FACET, b'c'], [FACET, b'd']];
+
+/// What the issuance log is indexed by besides the customer: a record's outcome, channel and
+/// delivery status together, in one entry per record. A filter on any of them walks the
+/// groups it selects (few: outcomes × channels × statuses that occur) and merges their record
+/// ids, instead of reading every record. Values are keyed by their wire names, never by an
+/// enum's variant number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFacet {
-    Outcome(u16),
-    Channel(ChannelKind),
-    Delivery(DeliveryStatus),
+pub struct LogGroup {
+    pub outcome: u16,
+    pub channel: Option<ChannelKind>,
+    pub delivery: DeliveryStatus,
 }
 
-impl LogFacet {
-    /// The facets a record is found under.
-    pub fn of(r: &IssuanceRecord) -> impl Iterator<Item = LogFacet> {
-        [
-            Some(Self::Outcome(r.outcome)),
-            r.channel.map(Self::Channel),
-            Some(Self::Delivery(r.delivery)),
-        ]
-        .into_iter()
-        .flatten()
+impl LogGroup {
+    pub fn of(r: &IssuanceRecord) -> Self {
+        Self {
+            outcome: r.outcome,
+            channel: r.channel,
+            delivery: r.delivery,
+        }
     }
-}
 
-/// Every facet key of `facet`'s records starts with this.
-pub fn log_facet_prefix(facet: LogFacet) -> Vec<u8> {
-    let mut k = Vec::with_capacity(32);
-    k.push(FACET);
-    match facet {
-        LogFacet::Outcome(code) => {
-            k.push(b'o');
+    /// Every key of the group's records starts with this: the tag, the outcome, the channel's
+    /// name (empty: none) and the status's name, each name ended by a 0.
+    pub fn prefix(self) -> Vec<u8> {
+        let mut k = Self::prefix_of(Some(self.outcome));
+        k.extend_from_slice(self.channel.map_or("", ChannelKind::as_str).as_bytes());
+        k.push(0);
+        k.extend_from_slice(self.delivery.as_str().as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// Every group key starts with this; with an outcome, every key of that outcome's groups.
+    pub fn prefix_of(outcome: Option<u16>) -> Vec<u8> {
+        let mut k = Vec::with_capacity(48);
+        k.extend_from_slice(&[FACET, GROUP]);
+        if let Some(code) = outcome {
             k.extend_from_slice(&code.to_be_bytes());
         }
-        LogFacet::Channel(channel) => {
-            k.push(b'c');
-            k.extend_from_slice(channel.as_str().as_bytes());
-            k.push(0);
-        }
-        LogFacet::Delivery(status) => {
-            k.push(b'd');
-            k.extend_from_slice(status.as_str().as_bytes());
-            k.push(0);
-        }
+        k
     }
-    k
+
+    /// The group a key is in and the length of its prefix; None for a key that is not a
+    /// group key.
+    pub fn parse(key: &[u8]) -> Option<(Self, usize)> {
+        let rest = key.strip_prefix(&[FACET, GROUP])?;
+        let outcome = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
+        let rest = &rest[2..];
+        let end = rest.iter().position(|&b| b == 0)?;
+        let channel = match &rest[..end] {
+            [] => None,
+            name => Some(ChannelKind::parse(std::str::from_utf8(name).ok()?)?),
+        };
+        let rest = &rest[end + 1..];
+        let end = rest.iter().position(|&b| b == 0)?;
+        let name = std::str::from_utf8(&rest[..end]).ok()?;
+        let delivery = DeliveryStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)?;
+        let group = Self {
+            outcome,
+            channel,
+            delivery,
+        };
+        Some((group, key.len() - (rest.len() - end - 1)))
+    }
 }
 
-pub fn log_facet(facet: LogFacet, id: uuid::Uuid) -> Vec<u8> {
-    let mut k = log_facet_prefix(facet);
+/// The index key of record `id` in `group`.
+pub fn log_group(group: LogGroup, id: uuid::Uuid) -> Vec<u8> {
+    let mut k = group.prefix();
     k.extend_from_slice(id.as_bytes());
     k
 }
@@ -239,5 +269,33 @@ mod tests {
         assert_eq!(outbox_due(&key), 1_764_000_000_123);
         assert_eq!(outbox_id(&key), Some(id));
         assert_eq!(outbox_id(&key[..20]), None, "a cut key names no job");
+    }
+
+    /// A group key gives back its group and where the record id starts, for every status and
+    /// channel (and none); a key of another kind is not taken for one.
+    #[test]
+    fn a_group_key_gives_back_its_group() {
+        let id = uuid::Uuid::now_v7();
+        let channels = ChannelKind::ALL.map(Some);
+        for channel in channels.into_iter().chain([None]) {
+            for delivery in DeliveryStatus::ALL {
+                for outcome in [0, 200, 1502, u16::MAX] {
+                    let group = LogGroup {
+                        outcome,
+                        channel,
+                        delivery,
+                    };
+                    let key = log_group(group, id);
+                    assert_eq!(LogGroup::parse(&key), Some((group, group.prefix().len())));
+                    assert!(key.starts_with(&LogGroup::prefix_of(Some(outcome))));
+                    assert_eq!(&key[group.prefix().len()..], id.as_bytes());
+                }
+            }
+        }
+        let dest = Destination::parse_key("MOBILE:84900000001").unwrap();
+        let brand = BrandName::parse("ACME").unwrap();
+        assert_eq!(LogGroup::parse(&log_by_dest(&brand, &dest, id)), None);
+        assert_eq!(LogGroup::parse(&[FACET, b'o', 0, 200]), None);
+        assert_eq!(LogGroup::parse(&[FACET, GROUP, 0, 200, 0]), None, "cut");
     }
 }

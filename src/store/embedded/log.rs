@@ -1,7 +1,7 @@
 //! The issuance log: a refused request's record, a delivery's progress, a validation; newest-first
 //! scans and one customer's history. Each change also counts in the dashboard's stats.
 
-use super::keys::LogFacet;
+use super::keys::LogGroup;
 use super::kv::Tx;
 use super::{EmbeddedStore, StoreError, keys, records};
 use crate::domain::stats::Counter;
@@ -46,7 +46,7 @@ impl EmbeddedStore {
     }
 
     /// One step of a delivery, inside `tx`: the record's status, channel and attempt, its
-    /// facet entries moved to match. A record swept meanwhile (a delivery that ended after its
+    /// group entry moved to match. A record swept meanwhile (a delivery that ended after its
     /// retention) is left gone; an unreadable one is left as it is.
     pub(super) fn delivery_step(
         &self,
@@ -70,15 +70,10 @@ impl EmbeddedStore {
             after.attempts.push(a.clone());
         }
         tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
-        for facet in LogFacet::of(&before) {
-            if !LogFacet::of(&after).any(|f| f == facet) {
-                tx.remove(&self.log_by_dest, keys::log_facet(facet, id));
-            }
-        }
-        for facet in LogFacet::of(&after) {
-            if !LogFacet::of(&before).any(|f| f == facet) {
-                tx.insert(&self.log_by_dest, keys::log_facet(facet, id), &[] as &[u8]);
-            }
+        let (from, to) = (LogGroup::of(&before), LogGroup::of(&after));
+        if from != to {
+            tx.remove(&self.log_by_dest, keys::log_group(from, id));
+            tx.insert(&self.log_by_dest, keys::log_group(to, id), &[] as &[u8]);
         }
         Ok(Found::Record(before))
     }
@@ -126,10 +121,7 @@ impl EmbeddedStore {
             .and_then(|d| Destination::parse_key(d).ok())
             .zip(BrandName::parse(&r.brand).ok())
             .map(|(dest, brand)| keys::log_by_dest(&brand, &dest, r.id));
-        let index_keys: Vec<Vec<u8>> = LogFacet::of(r)
-            .map(|f| keys::log_facet(f, r.id))
-            .chain(by_dest)
-            .collect();
+        let index_keys = std::iter::once(keys::log_group(LogGroup::of(r), r.id)).chain(by_dest);
         self.db.write(|tx| {
             tx.insert(&self.log, r.id.as_bytes(), value);
             for key in index_keys {
@@ -167,7 +159,7 @@ impl EmbeddedStore {
 
     /// Up to `limit` records that `sel` selects, newest first. One customer's records come
     /// from the by-destination index (each brand's, merged, when no brand is named); otherwise
-    /// the outcome, channel and delivery filters are answered from the facet index, so a filter
+    /// the outcome, channel and delivery filters are answered from the group index, so a filter
     /// that matches few records does not read the others.
     pub fn log_page(
         &self,
@@ -187,20 +179,17 @@ impl EmbeddedStore {
             out.truncate(limit);
             return Ok(out);
         }
-        let facets: Vec<LogFacet> = [
-            sel.outcome.map(LogFacet::Outcome),
-            sel.channel.map(LogFacet::Channel),
-            sel.delivery.map(LogFacet::Delivery),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
         let keep = |r: &IssuanceRecord| sel.selects(r);
-        if facets.is_empty() {
-            self.scan_all(sel.before, sel.since_ms, limit, keep)
-        } else {
-            self.scan_facets(&facets, sel.before, sel.since_ms, limit, keep)
+        if sel.outcome.is_none() && sel.channel.is_none() && sel.delivery.is_none() {
+            return self.scan_all(sel.before, sel.since_ms, limit, keep);
         }
+        let groups = self
+            .log_groups(sel.outcome)?
+            .into_iter()
+            .filter(|g| sel.channel.is_none_or(|c| g.channel == Some(c)))
+            .filter(|g| sel.delivery.is_none_or(|d| g.delivery == d))
+            .collect::<Vec<_>>();
+        self.scan_groups(&groups, sel.before, sel.since_ms, limit, keep)
     }
 
     /// Up to `limit` of one customer's records that `sel` selects, newest first.
@@ -262,100 +251,119 @@ impl EmbeddedStore {
         Ok(out)
     }
 
-    /// The records under every one of `facets` (at least one), newest first: walks the facets'
-    /// index ranges, meeting where all hold the same id (a zig-zag join).
-    fn scan_facets(
+    /// The groups of the log index that hold records (of `outcome`, when given): found by
+    /// seeking past one group to the next, a handful of reads however many records there are.
+    fn log_groups(&self, outcome: Option<u16>) -> Result<Vec<LogGroup>, StoreError> {
+        let base = LogGroup::prefix_of(outcome);
+        let mut from = base.clone();
+        let mut groups = Vec::new();
+        while let Some(entry) = self.log_by_dest.range(from.clone()..).next() {
+            let (key, _) = entry?;
+            if !key.starts_with(&base) {
+                break;
+            }
+            from = key.to_vec();
+            match LogGroup::parse(&key) {
+                Some((group, len)) => {
+                    groups.push(group);
+                    // Past the group: its prefix ends with a 0, every key in it continues.
+                    from.truncate(len);
+                    from[len - 1] = 1;
+                }
+                // Not a key this otpd writes: stepped over.
+                None => from.push(0),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The records of `groups`, newest first: each group's ids are in order, so the newest
+    /// heads of all the groups' ranges are merged.
+    fn scan_groups(
         &self,
-        facets: &[LogFacet],
+        groups: &[LogGroup],
         before: Option<uuid::Uuid>,
         since_ms: Option<i64>,
         limit: usize,
         keep: impl Fn(&IssuanceRecord) -> bool,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
-        let prefixes: Vec<Vec<u8>> = facets.iter().map(|&f| keys::log_facet_prefix(f)).collect();
         let since = since_ms.map(|ms| u128::from(u64::try_from(ms.max(0)).unwrap_or(0)) << 80);
-        // The newest id that may still match: below `before`, or the last of all.
-        let mut bound = match before {
-            Some(id) => match id.as_u128().checked_sub(1) {
-                Some(b) => b,
-                None => return Ok(Vec::new()),
-            },
-            None => u128::MAX,
-        };
+        let mut ranges = Vec::with_capacity(groups.len());
+        let mut heads = std::collections::BinaryHeap::with_capacity(groups.len());
+        for group in groups {
+            let mut ids = self.ids_under(group.prefix(), before);
+            if let Some(id) = ids.next().transpose()? {
+                heads.push((id, ranges.len()));
+            }
+            ranges.push(ids);
+        }
         let mut out = Vec::new();
         while out.len() < limit {
-            // Each facet's newest id at or below the bound; the oldest of those is the next
-            // candidate, a match when every facet has it.
-            let mut heads = Vec::with_capacity(prefixes.len());
-            for prefix in &prefixes {
-                match self.facet_head(prefix, bound)? {
-                    Some(id) => heads.push(id),
-                    None => return Ok(out),
-                }
-            }
-            let Some(&candidate) = heads.iter().min() else {
-                return Ok(out);
+            let Some((id, group)) = heads.pop() else {
+                break;
             };
-            if since.is_some_and(|s| candidate < s) {
+            if since.is_some_and(|s| id.as_u128() < s) {
                 break;
             }
-            if heads.iter().all(|&h| h == candidate) {
-                let id = uuid::Uuid::from_u128(candidate);
-                // An entry left by a crash mid-update may point at a record that no longer
-                // fits: `keep` re-checks the record itself.
-                if let Some(r) = self.log_record(id)?
-                    && keep(&r)
-                {
-                    out.push(r);
-                }
-                match candidate.checked_sub(1) {
-                    Some(b) => bound = b,
-                    None => break,
-                }
-            } else {
-                bound = candidate;
+            // An entry left by a crash mid-update may point at a record that no longer
+            // fits: `keep` re-checks the record itself.
+            if let Some(r) = self.log_record(id)?
+                && keep(&r)
+            {
+                out.push(r);
+            }
+            if let Some(next) = ranges[group].next().transpose()? {
+                heads.push((next, group));
             }
         }
         Ok(out)
     }
 
-    /// The newest id under `prefix` at or below `bound`.
-    fn facet_head(&self, prefix: &[u8], bound: u128) -> Result<Option<u128>, StoreError> {
-        let mut upper = prefix.to_vec();
-        upper.extend_from_slice(&bound.to_be_bytes());
-        let last = self.log_by_dest.range(prefix.to_vec()..=upper).next_back();
-        Ok(match last {
-            Some(entry) => {
-                let (k, _) = entry?;
-                k.get(prefix.len()..)
-                    .and_then(|id| <[u8; 16]>::try_from(id).ok())
-                    .map(u128::from_be_bytes)
+    /// Indexes every log record by its group, and removes the per-facet entries an older
+    /// store holds: once, for a store written before the group index (a few seconds per
+    /// million records).
+    pub(super) fn build_log_groups(&self) -> Result<usize, StoreError> {
+        for prefix in keys::OLD_FACET_PREFIXES {
+            for item in self.log_by_dest.scan_prefix(prefix) {
+                let (key, _) = item?;
+                self.log_by_dest.remove(key)?;
             }
-            None => None,
-        })
-    }
-
-    fn index_facets(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
-        for facet in LogFacet::of(r) {
-            self.log_by_dest
-                .insert(keys::log_facet(facet, r.id), &[] as &[u8])?;
         }
-        Ok(())
-    }
-
-    /// Indexes every log record by its facets: once, for a store written before the index
-    /// existed (a few seconds per million records).
-    pub(super) fn build_log_facets(&self) -> Result<usize, StoreError> {
         let mut indexed = 0;
         for item in self.log.iter() {
             let (_, v) = item?;
             let Ok(r) = records::decode_log(&v) else {
                 continue;
             };
-            self.index_facets(&r)?;
+            self.log_by_dest
+                .insert(keys::log_group(LogGroup::of(&r), r.id), &[] as &[u8])?;
             indexed += 1;
         }
         Ok(indexed)
+    }
+
+    /// The record ids of the `log_by_dest` entries under `prefix`, newest first, below
+    /// `before` when given.
+    fn ids_under(
+        &self,
+        prefix: Vec<u8>,
+        before: Option<uuid::Uuid>,
+    ) -> impl Iterator<Item = Result<uuid::Uuid, StoreError>> + use<> {
+        let range = match before {
+            Some(id) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(id.as_bytes());
+                self.log_by_dest.range(prefix.clone()..upper)
+            }
+            None => self.log_by_dest.scan_prefix(&prefix),
+        };
+        range.rev().filter_map(move |entry| match entry {
+            Ok((key, _)) => key
+                .get(prefix.len()..)
+                .and_then(|id| uuid::Uuid::from_slice(id).ok())
+                .map(Ok),
+            Err(e) => Some(Err(e)),
+        })
     }
 
     /// One customer's records, newest first, from `before` (exclusive), at most `limit`.
@@ -366,24 +374,9 @@ impl EmbeddedStore {
         before: Option<uuid::Uuid>,
         limit: usize,
     ) -> Result<Vec<IssuanceRecord>, StoreError> {
-        let prefix = keys::log_by_dest_prefix(brand, dest);
-        let iter = match before {
-            Some(id) => {
-                let mut upper = prefix.clone();
-                upper.extend_from_slice(id.as_bytes());
-                self.log_by_dest.range(prefix.clone()..upper)
-            }
-            None => self.log_by_dest.scan_prefix(&prefix),
-        };
         let mut out = Vec::new();
-        for item in iter.rev() {
-            let (k, _) = item?;
-            let Some(id) = k
-                .get(prefix.len()..)
-                .and_then(|b| uuid::Uuid::from_slice(b).ok())
-            else {
-                continue;
-            };
+        for id in self.ids_under(keys::log_by_dest_prefix(brand, dest), before) {
+            let id = id?;
             if let Some(r) = self.log_record(id)? {
                 out.push(r);
             }

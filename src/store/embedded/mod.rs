@@ -83,7 +83,9 @@ pub struct EmbeddedStore {
 /// 2: the issuance log is indexed by outcome, channel and delivery status, and sessions, usage
 /// and nonces by expiry (an otpd of schema 1 would add records without those entries).
 /// 3: the same trees and records in fjall instead of sled (moved in at the first start).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: the log is indexed by one entry per record for its outcome, channel and status together
+/// (`keys::LogGroup`), not one per facet (an otpd of schema 3 would find no record by them).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The `meta` key holding the store's schema version (u32 BE).
 const SCHEMA_KEY: &str = "schema_version";
@@ -119,8 +121,8 @@ fn sync_store_dirs(dir: &Path) -> Result<(), StoreError> {
 
 /// The `meta` key saying every session, usage record and nonce has its `expiry` entry.
 const EXPIRY_BUILT: &str = "expiry_index_built";
-/// The `meta` key saying every log record has its facet entries (see `keys::LogFacet`).
-const LOG_FACETS_BUILT: &str = "log_facets_built";
+/// The `meta` key saying every log record has its group entry (see `keys::LogGroup`).
+const LOG_GROUPS_BUILT: &str = "log_groups_built";
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`; `on_damage` says what to do when it lacks records
@@ -216,9 +218,11 @@ impl EmbeddedStore {
                 );
             }
         }
-        if store.meta.get(LOG_FACETS_BUILT)?.is_none() {
-            let indexed = store.build_log_facets()?;
-            store.meta.insert(LOG_FACETS_BUILT, [1])?;
+        if store.meta.get(LOG_GROUPS_BUILT)?.is_none() {
+            let indexed = store.build_log_groups()?;
+            store.meta.insert(LOG_GROUPS_BUILT, [1])?;
+            // What schema 2 and 3 wrote when they built their per-facet entries.
+            store.meta.remove("log_facets_built")?;
             store.sync.flush()?;
             if indexed > 0 {
                 tracing::info!(

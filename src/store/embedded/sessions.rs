@@ -86,14 +86,10 @@ impl EmbeddedStore {
             .transpose()?;
         let log_value = records::encode_log(input.log)?;
         // Everything that does not depend on `decide` is made before the writer lock is taken.
-        let index_keys: Vec<Vec<u8>> = keys::LogFacet::of(input.log)
-            .map(|f| keys::log_facet(f, input.log.id))
-            .chain(
-                input
-                    .destination
-                    .map(|d| keys::log_by_dest(input.brand, d, input.log.id)),
-            )
-            .collect();
+        let group_key = keys::log_group(keys::LogGroup::of(input.log), input.log.id);
+        let dest_key = input
+            .destination
+            .map(|d| keys::log_by_dest(input.brand, d, input.log.id));
         // Read outside the transaction: a limit an operator changes at this very moment may
         // apply from the next code on.
         let limit = match &customer {
@@ -145,7 +141,8 @@ impl EmbeddedStore {
                 tx.insert(&self.outbox, k, v);
             }
             tx.insert(&self.log, input.log.id.as_bytes(), log_value);
-            for key in index_keys {
+            tx.insert(&self.log_by_dest, group_key, &[] as &[u8]);
+            if let Some(key) = dest_key {
                 tx.insert(&self.log_by_dest, key, &[] as &[u8]);
             }
             Ok(Ok(()))
