@@ -96,8 +96,9 @@ impl EmbeddedStore {
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
             let (k, v) = item?;
             if let Ok(r) = records::decode_log(&v) {
+                // Index entries are written once: removed without a tombstone left behind.
                 self.log_by_dest
-                    .remove(keys::log_group(keys::LogGroup::of(&r), r.id))?;
+                    .remove_single(keys::log_group(keys::LogGroup::of(&r), r.id))?;
                 if let (Ok(brand), Some(dest)) = (
                     BrandName::parse(&r.brand),
                     r.destination
@@ -105,7 +106,7 @@ impl EmbeddedStore {
                         .and_then(|d| Destination::parse_key(d).ok()),
                 ) {
                     self.log_by_dest
-                        .remove(keys::log_by_dest(&brand, &dest, r.id))?;
+                        .remove_single(keys::log_by_dest(&brand, &dest, r.id))?;
                 }
             }
             self.log.remove(k)?;

@@ -74,6 +74,13 @@ impl Tree {
         Ok(self.keyspace.remove(key.into())?)
     }
 
+    /// Removes a key written once since it was created or last removed this way (an index
+    /// entry; see [`Tx::remove_single`]).
+    pub fn remove_single(&self, key: impl Into<Slice>) -> Result<(), StoreError> {
+        let _writer = lock(&self.writer);
+        Ok(self.keyspace.remove_weak(key.into())?)
+    }
+
     /// Replaces the value with what `f` makes of it (`None` removes it), atomically; returns
     /// the value before.
     pub fn fetch_and_update(
@@ -238,9 +245,10 @@ impl Db {
             // process alone loses nothing; the flusher's fsync covers the machine's.
             let mut batch = self.db.batch();
             for w in tx.writes {
-                match w.value {
-                    Some(value) => batch.insert(&w.keyspace, w.key, value),
-                    None => batch.remove(&w.keyspace, w.key),
+                match w.change {
+                    Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
+                    Change::Remove => batch.remove(&w.keyspace, w.key),
+                    Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
                 }
             }
             batch.commit().map_err(StoreError::from)?;
@@ -334,37 +342,55 @@ pub struct Tx {
 struct Write {
     keyspace: Keyspace,
     key: Slice,
-    /// `None`: removed.
-    value: Option<Slice>,
+    change: Change,
+}
+
+enum Change {
+    Put(Slice),
+    Remove,
+    /// See [`Tx::remove_single`].
+    RemoveSingle,
 }
 
 impl Tx {
     /// Reads `key` as this transaction sees it (its own writes included).
     pub fn get(&self, tree: &Tree, key: impl AsRef<[u8]>) -> Result<Option<Slice>, StoreError> {
         let key = key.as_ref();
-        match self.own(tree, key) {
-            Some(i) => Ok(self.writes[i].value.clone()),
+        match self.own(tree, key).map(|i| &self.writes[i].change) {
+            Some(Change::Put(value)) => Ok(Some(value.clone())),
+            Some(Change::Remove | Change::RemoveSingle) => Ok(None),
             None => tree.get(key),
         }
     }
 
     pub fn insert(&mut self, tree: &Tree, key: impl Into<Slice>, value: impl Into<Slice>) {
-        self.push(tree, key.into(), Some(value.into()));
+        self.push(tree, key.into(), Change::Put(value.into()));
     }
 
     pub fn remove(&mut self, tree: &Tree, key: impl Into<Slice>) {
-        self.push(tree, key.into(), None);
+        self.push(tree, key.into(), Change::Remove);
+    }
+
+    /// Removes a key that was written once since it was created or last removed this way:
+    /// an index entry, never a record that is updated in place or a key that may be written
+    /// again over itself (an outbox job retried in the same millisecond keeps its key). The removal
+    /// and the write it meets cancel out when fjall writes its memory out or compacts, so
+    /// neither reaches (or stays in) the tree's files; a plain removal leaves a tombstone that
+    /// every scan across the key reads past until compaction reaches the last level. On a
+    /// key written twice it would bring the older value back: fjall's `remove_weak`.
+    pub fn remove_single(&mut self, tree: &Tree, key: impl Into<Slice>) {
+        self.push(tree, key.into(), Change::RemoveSingle);
     }
 
     /// A key written twice is written once, with the last value (the batch applies its
     /// writes under one sequence number, so it must not hold a key twice).
-    fn push(&mut self, tree: &Tree, key: Slice, value: Option<Slice>) {
+    fn push(&mut self, tree: &Tree, key: Slice, change: Change) {
         match self.own(tree, &key) {
-            Some(i) => self.writes[i].value = value,
+            Some(i) => self.writes[i].change = change,
             None => self.writes.push(Write {
                 keyspace: tree.keyspace.clone(),
                 key,
-                value,
+                change,
             }),
         }
     }
@@ -413,6 +439,52 @@ mod tests {
         assert_eq!(b.get("k").unwrap().as_deref(), Some(&b"other"[..]));
         assert_eq!(a.get("gone").unwrap(), None);
         assert_eq!(a.len().unwrap(), 1);
+    }
+
+    /// A key written once and removed singly leaves nothing in the tree's files once memory is
+    /// written out; a plain removal leaves its tombstone there. Both read as gone, also after
+    /// a reopen that replays the journal.
+    #[test]
+    fn a_single_removal_meets_its_write_and_leaves_no_tombstone() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path()).unwrap();
+            let (single, plain) = (db.tree("single").unwrap(), db.tree("plain").unwrap());
+            for i in 0u32..100 {
+                db.write(|tx| {
+                    tx.insert(&single, i.to_be_bytes(), "");
+                    tx.insert(&plain, i.to_be_bytes(), "");
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            }
+            db.write(|tx| {
+                for i in 0u32..60 {
+                    tx.remove_single(&single, i.to_be_bytes());
+                    tx.remove(&plain, i.to_be_bytes());
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+            single.remove_single(60u32.to_be_bytes()).unwrap();
+            plain.remove(60u32.to_be_bytes()).unwrap();
+            db.persist().unwrap();
+            for tree in [&single, &plain] {
+                assert_eq!(tree.len().unwrap(), 39);
+                tree.flush_memory().unwrap();
+            }
+            // Entries in the files, tombstones included: the plain tree keeps one for each
+            // removed key (the values beneath them are gone).
+            assert_eq!(single.keyspace.approximate_len(), 39);
+            assert_eq!(plain.keyspace.approximate_len(), 39 + 61);
+        }
+        let db = Db::open(dir.path()).unwrap();
+        for name in ["single", "plain"] {
+            let tree = db.tree(name).unwrap();
+            assert_eq!(tree.len().unwrap(), 39, "{name}");
+            assert_eq!(tree.get(0u32.to_be_bytes()).unwrap(), None);
+            assert!(tree.get(99u32.to_be_bytes()).unwrap().is_some());
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl EmbeddedStore {
         tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
         let (from, to) = (LogGroup::of(&before), LogGroup::of(&after));
         if from != to {
-            tx.remove(&self.log_by_dest, keys::log_group(from, id));
+            tx.remove_single(&self.log_by_dest, keys::log_group(from, id));
             tx.insert(&self.log_by_dest, keys::log_group(to, id), &[] as &[u8]);
         }
         Ok(Found::Record(before))
@@ -323,7 +323,11 @@ impl EmbeddedStore {
     /// store holds: once, for a store written before the group index (a few seconds per
     /// million records).
     pub(super) fn build_log_groups(&self) -> Result<usize, StoreError> {
-        for prefix in keys::OLD_FACET_PREFIXES {
+        // A build cut short leaves group entries: removed first, so none is written twice
+        // (see `kv::Tx::remove_single`).
+        let groups = LogGroup::prefix_of(None);
+        let old = keys::OLD_FACET_PREFIXES.iter().map(|p| p.as_slice());
+        for prefix in old.chain([groups.as_slice()]) {
             for item in self.log_by_dest.scan_prefix(prefix) {
                 let (key, _) = item?;
                 self.log_by_dest.remove(key)?;
