@@ -82,6 +82,42 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     assert!(store.log_page(&customer, 10).await.unwrap().is_empty());
 }
 
+/// A sweep removes records in batches: more sessions than one batch holds all go, each counted
+/// once, with their expiry entries; a session opened after them stays with its entry.
+#[tokio::test]
+async fn a_sweep_over_many_records_removes_each_once() {
+    let app = spawn_app().await;
+    let store = &app.services().store;
+    let expired = 150; // more than two of the embedded engine's sweep batches
+    for i in 0..expired {
+        app.session("MOBILE", &format!("8490100{i:04}")).await;
+    }
+    app.clock.advance(Duration::from_secs(20 * 60));
+    let fresh = app.session("MOBILE", MOBILE).await;
+    let removed = store
+        .sweep(app.clock.now_ms(), 90 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(removed, expired);
+    let fresh = otpd::domain::SessionId::parse(&fresh).unwrap();
+    assert!(store.session(&fresh).await.unwrap().is_some());
+    if postgres_server().is_none() {
+        let dump = store.raw_records().await.unwrap();
+        let tree = |name: &str| dump.iter().find(|(t, _)| t == name).unwrap().1.clone();
+        assert_eq!(tree("sessions").len(), 1, "only the fresh session is left");
+        let entries = tree("expiry");
+        assert_eq!(entries.len(), 1, "only its expiry entry is left");
+        assert!(entries[0].0.ends_with(fresh.as_str().as_bytes()));
+    }
+    assert_eq!(
+        store
+            .sweep(app.clock.now_ms(), 90 * 86_400_000)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 /// A delivery that ends after its log record was swept (the code outlived the retention)
 /// leaves nothing behind: no record comes back, no index entry points at it.
 #[tokio::test]

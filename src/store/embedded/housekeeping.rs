@@ -1,6 +1,7 @@
 //! Sweeping what has expired, and raw dumps of every tree (backups, leak tests).
 
 use super::keys::Expiring;
+use super::kv::Slice;
 use super::{EmbeddedStore, RawRecords, StoreError, Tree, decode_i64, keys, records};
 use crate::domain::stats::hour_of;
 use crate::store::{STATS_RETENTION_DAYS, usage_expires_ms};
@@ -20,6 +21,11 @@ fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {
     }
 }
 
+/// Records removed per transaction by a sweep: one journal entry and one turn of the writer
+/// lock for each batch instead of each record (a transaction's duplicate check is linear in
+/// its writes, so a batch stays small).
+const SWEEP_BATCH: usize = 64;
+
 impl EmbeddedStore {
     fn expiring_tree(&self, kind: Expiring) -> &Tree {
         match kind {
@@ -36,31 +42,56 @@ impl EmbeddedStore {
     fn sweep_expired(&self, kind: Expiring, now_ms: i64) -> Result<usize, StoreError> {
         let tree = self.expiring_tree(kind);
         let mut removed = 0;
+        let mut batch = Vec::with_capacity(SWEEP_BATCH);
         for item in self.expiry.range(keys::expiry_until(kind, now_ms)) {
             let (entry, _) = item?;
             let record = keys::expiry_record(&entry);
-            if let Some(value) = tree.get(record)? {
-                match expires_ms(kind, record, &value) {
-                    Some(at) if at > now_ms => self.note_expiry(kind, at, record)?,
-                    // Only if unchanged since read: a writer that just renewed it wins.
-                    _ => {
-                        let gone = self.db.write(|tx| {
-                            if tx.get(tree, record)?.as_deref() != Some(&value[..]) {
-                                return Ok::<_, StoreError>(false);
-                            }
-                            tx.remove(tree, record);
-                            Ok(true)
-                        })?;
-                        if gone {
-                            removed += 1;
-                        } else {
-                            continue; // renewed: its writer added a later entry; look again next time
-                        }
+            let value = match tree.get(record)? {
+                Some(value) => match expires_ms(kind, record, &value) {
+                    Some(at) if at > now_ms => {
+                        self.note_expiry(kind, at, record)?;
+                        None
                     }
-                }
+                    _ => Some(value),
+                },
+                None => None,
+            };
+            batch.push((entry, value));
+            if batch.len() == SWEEP_BATCH {
+                removed += self.remove_expired(tree, &mut batch)?;
             }
-            self.expiry.remove(entry)?;
         }
+        Ok(removed + self.remove_expired(tree, &mut batch)?)
+    }
+
+    /// Removes, in one transaction, each expired record of `batch` that is still as it was
+    /// read (a writer that just renewed one wins: its entry stays, to be looked at again next
+    /// time, and its writer added a later one), and the expiry entries of the others (a record
+    /// read as `None` was gone or has moved to a later entry). Returns how many records went.
+    fn remove_expired(
+        &self,
+        tree: &Tree,
+        batch: &mut Vec<(Slice, Option<Slice>)>,
+    ) -> Result<usize, StoreError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let removed = self.db.write(|tx| {
+            let mut removed = 0;
+            for (entry, value) in batch.iter() {
+                if let Some(value) = value {
+                    let record = keys::expiry_record(entry);
+                    if tx.get(tree, record)?.as_deref() != Some(&value[..]) {
+                        continue;
+                    }
+                    tx.remove(tree, record);
+                    removed += 1;
+                }
+                tx.remove(&self.expiry, entry.clone());
+            }
+            Ok::<_, StoreError>(removed)
+        })?;
+        batch.clear();
         Ok(removed)
     }
 
@@ -93,25 +124,15 @@ impl EmbeddedStore {
         .into_uuid();
         // The manifest must not name a record this sweep removes (see `manifest.rs`).
         self.manifest_forget_log_before(cutoff)?;
+        let mut batch = Vec::with_capacity(SWEEP_BATCH);
         for item in self.log.range(..cutoff.as_bytes().to_vec()) {
-            let (k, v) = item?;
-            if let Ok(r) = records::decode_log(&v) {
-                // Index entries are written once: removed without a tombstone left behind.
-                self.log_by_dest
-                    .remove_single(keys::log_group(keys::LogGroup::of(&r), r.id))?;
-                if let (Ok(brand), Some(dest)) = (
-                    BrandName::parse(&r.brand),
-                    r.destination
-                        .as_deref()
-                        .and_then(|d| Destination::parse_key(d).ok()),
-                ) {
-                    self.log_by_dest
-                        .remove_single(keys::log_by_dest(&brand, &dest, r.id))?;
-                }
+            let (key, _) = item?;
+            batch.push(key);
+            if batch.len() == SWEEP_BATCH {
+                removed += self.remove_log_records(&mut batch)?;
             }
-            self.log.remove(k)?;
-            removed += 1;
         }
+        removed += self.remove_log_records(&mut batch)?;
         let stats_cutoff = now_ms - i64::from(STATS_RETENTION_DAYS) * 86_400_000;
         removed += self.sweep_stats(hour_of(stats_cutoff))?;
         self.save_outbox_floor(now_ms)?;
@@ -122,6 +143,38 @@ impl EmbeddedStore {
         for tree in self.trees() {
             tree.start_flushing_memory()?;
         }
+        Ok(removed)
+    }
+
+    /// Removes the log records `batch` names, with their index entries, in one transaction
+    /// (each record read in it, so a delivery step cannot move an entry meanwhile).
+    fn remove_log_records(&self, batch: &mut Vec<Slice>) -> Result<usize, StoreError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let removed = batch.len();
+        self.db.write(|tx| {
+            for key in batch.drain(..) {
+                let Some(value) = tx.get(&self.log, &key)? else {
+                    continue;
+                };
+                if let Ok(r) = records::decode_log(&value) {
+                    // Index entries are written once: removed without leaving a tombstone.
+                    let group = keys::log_group(keys::LogGroup::of(&r), r.id);
+                    tx.remove_single(&self.log_by_dest, group);
+                    if let (Ok(brand), Some(dest)) = (
+                        BrandName::parse(&r.brand),
+                        r.destination
+                            .as_deref()
+                            .and_then(|d| Destination::parse_key(d).ok()),
+                    ) {
+                        tx.remove_single(&self.log_by_dest, keys::log_by_dest(&brand, &dest, r.id));
+                    }
+                }
+                tx.remove(&self.log, key);
+            }
+            Ok::<_, StoreError>(())
+        })?;
         Ok(removed)
     }
 
