@@ -6,7 +6,7 @@ use super::{EmbeddedStore, RawRecords, StoreError, Tree, decode_i64, keys, recor
 use crate::domain::stats::hour_of;
 use crate::store::{STATS_RETENTION_DAYS, usage_expires_ms};
 
-use crate::domain::{BrandName, Destination, SessionId};
+use crate::domain::SessionId;
 
 /// When a record of `kind` (key `k`, value `v`) expires; `None` when it cannot be read.
 fn expires_ms(kind: Expiring, k: &[u8], v: &[u8]) -> Option<i64> {
@@ -160,15 +160,8 @@ impl EmbeddedStore {
                 };
                 if let Ok(r) = records::decode_log(&value) {
                     // Index entries are written once: removed without leaving a tombstone.
-                    let group = keys::log_group(keys::LogGroup::of(&r), r.id);
-                    tx.remove_single(&self.log_by_dest, group);
-                    if let (Ok(brand), Some(dest)) = (
-                        BrandName::parse(&r.brand),
-                        r.destination
-                            .as_deref()
-                            .and_then(|d| Destination::parse_key(d).ok()),
-                    ) {
-                        tx.remove_single(&self.log_by_dest, keys::log_by_dest(&brand, &dest, r.id));
+                    for index in keys::log_index(&r) {
+                        tx.remove_single(&self.log_by_dest, index);
                     }
                 }
                 tx.remove(&self.log, key);

@@ -182,6 +182,20 @@ pub fn log_group(group: LogGroup, id: uuid::Uuid) -> Vec<u8> {
     k
 }
 
+/// Every `log_by_dest` entry of record `r`: its group's, and its customer's when the record
+/// names a brand and destination that parse.
+pub fn log_index(r: &IssuanceRecord) -> impl Iterator<Item = Vec<u8>> + use<> {
+    let customer = BrandName::parse(&r.brand)
+        .ok()
+        .zip(
+            r.destination
+                .as_deref()
+                .and_then(|d| Destination::parse_key(d).ok()),
+        )
+        .map(|(brand, dest)| log_by_dest(&brand, &dest, r.id));
+    std::iter::once(log_group(LogGroup::of(r), r.id)).chain(customer)
+}
+
 /// What the `expiry` tree indexes: records the sweeper deletes once they expire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expiring {

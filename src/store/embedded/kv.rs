@@ -367,8 +367,8 @@ impl Tx {
     }
 
     /// Removes a key that was written once since it was created or last removed this way:
-    /// an index entry, never a record that is updated in place or a key that may be written
-    /// again over itself (an outbox job retried in the same millisecond keeps its key). The removal
+    /// an index entry, never a record updated in place or a key that may be written again
+    /// over itself (an outbox job retried in the same millisecond keeps its key). The removal
     /// and the write it meets cancel out when fjall writes its memory out or compacts, so
     /// neither reaches (or stays in) the tree's files; a plain removal leaves a tombstone that
     /// every scan across the key reads past until compaction reaches the last level. On a

@@ -115,13 +115,8 @@ impl EmbeddedStore {
     /// A record and its index entries, as one transaction.
     pub(super) fn append_log(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         let value = records::encode_log(r)?;
-        let by_dest = r
-            .destination
-            .as_deref()
-            .and_then(|d| Destination::parse_key(d).ok())
-            .zip(BrandName::parse(&r.brand).ok())
-            .map(|(dest, brand)| keys::log_by_dest(&brand, &dest, r.id));
-        let index_keys = std::iter::once(keys::log_group(LogGroup::of(r), r.id)).chain(by_dest);
+        // Made before the writer lock is taken.
+        let index_keys: Vec<Vec<u8>> = keys::log_index(r).collect();
         self.db.write(|tx| {
             tx.insert(&self.log, r.id.as_bytes(), value);
             for key in index_keys {
