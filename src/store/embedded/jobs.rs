@@ -1,15 +1,21 @@
 //! The outbox tree: jobs keyed by due time, claimed by the delivery worker, moved to a later
 //! try, finished. One process owns the store, so a claim lives in memory: the set of jobs being
-//! sent. A job stays in the tree, due, until its send ends; after a crash the set is empty and
+//! sent. A job stays in the tree, due, until its send ends: after a crash the set is empty and
 //! the job is claimed again (delivery is at least once).
+//!
+//! A new job does not wait for a scan: the issuing transaction claims it as it commits and
+//! hands it to the worker in memory ([`Handoff`], bounded). The tree is scanned only for jobs
+//! that went into it unclaimed — moved to a later try, queued past the hand-off's bound,
+//! imported, or there at open — and only once the earliest of them is due ([`Unclaimed`]).
 //!
 //! A finished job leaves a tombstone in the tree until compaction drops it, and a queue's
 //! tombstones pile up at its front: a scan from the start would step over every job sent since
 //! (quadratic work under load). So the store remembers a floor, the due time before which no
-//! job is queued: claims scan from it, each one raises it to the first job still there, and
-//! each new job lowers it to its own due time.
+//! job is queued but those handed off: scans start from it, each one raises it to the first
+//! job still there, and each job that goes in unclaimed lowers it to its own due time.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +26,9 @@ use crate::store::Finished;
 /// The `meta` key of the outbox floor saved at the last sweep.
 const OUTBOX_FLOOR: &str = "outbox_floor";
 
-/// Ids of the jobs claimed and not yet finished or retried.
-pub(super) type Claims = Arc<Mutex<HashSet<uuid::Uuid>>>;
+/// The jobs claimed and not yet finished or retried, by id, with their due times (a job handed
+/// off may be below the floor: see [`EmbeddedStore::outbox_low`]).
+pub(super) type Claims = Arc<Mutex<HashMap<uuid::Uuid, i64>>>;
 
 /// The due time before which no job is queued (see the module docs), and how many jobs
 /// lowered it: a claim raises the floor to the first job its scan saw, but a job queued after
@@ -106,6 +113,43 @@ impl Depth {
     }
 }
 
+/// New jobs, claimed as they were committed, on their way to the worker (see the module docs),
+/// oldest first.
+#[derive(Clone, Default)]
+pub(super) struct Handoff(Arc<Mutex<VecDeque<OutboxJob>>>);
+
+/// The most jobs the hand-off holds; past it a new job waits in the tree for a scan.
+const HANDOFF_MAX: usize = 4096;
+
+/// The earliest due time of a job that went into the tree unclaimed since the last scan began
+/// (`i64::MAX`: none): until then a claim need not scan.
+#[derive(Clone)]
+pub(super) struct Unclaimed(Arc<AtomicI64>);
+
+impl Default for Unclaimed {
+    fn default() -> Self {
+        Self(Arc::new(AtomicI64::new(i64::MAX)))
+    }
+}
+
+impl Unclaimed {
+    /// A job due at `due_ms` is in the tree unclaimed (call after its commit, and after letting
+    /// go of any claim on it: a scan that starts before this sees it unclaimed).
+    pub(super) fn lower(&self, due_ms: i64) {
+        self.0.fetch_min(due_ms, Ordering::SeqCst);
+    }
+
+    /// Whether a scan is due at `now_ms`; when it is, forgets the due time, which the scan
+    /// starting now (after this call) covers, or puts back what it leaves.
+    fn take_due(&self, now_ms: i64) -> bool {
+        if self.0.load(Ordering::SeqCst) > now_ms {
+            return false;
+        }
+        self.0.store(i64::MAX, Ordering::SeqCst);
+        true
+    }
+}
+
 impl EmbeddedStore {
     /// Sets the floor to the first queued job, at open. The scan starts an hour before the
     /// floor the last sweep saved (see [`EmbeddedStore::save_outbox_floor`]), not at the
@@ -124,6 +168,7 @@ impl EmbeddedStore {
             .transpose()?;
         let due = first.map_or(i64::MAX, |(k, _)| keys::outbox_due(&k));
         self.outbox_floor.set(due);
+        self.unclaimed.lower(due);
         Ok(())
     }
 
@@ -131,14 +176,65 @@ impl EmbeddedStore {
     /// queued later is due no earlier than when it is queued (an hour's margin at open covers
     /// a clock set back).
     pub(super) fn save_outbox_floor(&self, now_ms: i64) -> Result<(), StoreError> {
-        let floor = self.outbox_floor.get().min(now_ms);
+        let floor = self.outbox_low().min(now_ms);
         self.meta.insert(OUTBOX_FLOOR, floor.to_be_bytes())
     }
 
-    /// Claims up to `max` jobs due at `now_ms`, oldest first, skipping those being sent.
+    /// After the commit of a new job: it is counted and goes to the worker in memory, claimed
+    /// from now on, unless the hand-off is full (then it lowers the floor, and a scan finds it).
+    pub(super) fn job_queued(&self, job: &OutboxJob) {
+        self.outbox_depth.queued(1);
+        if !self.hand_off(job) {
+            self.outbox_floor.lower(job.due_ms);
+            self.unclaimed.lower(job.due_ms);
+        }
+    }
+
+    /// `false` when the hand-off is full.
+    fn hand_off(&self, job: &OutboxJob) -> bool {
+        let Ok(mut queue) = self.handoff.0.lock() else {
+            return false;
+        };
+        if queue.len() >= HANDOFF_MAX {
+            return false;
+        }
+        // A scan running meanwhile may have claimed it first: then it is that scan's.
+        if self.claim(job.id, job.due_ms) {
+            queue.push_back(job.clone());
+        }
+        true
+    }
+
+    /// Claims up to `max` jobs due at `now_ms`: those a scan of the tree finds (only when one
+    /// went in unclaimed, see the module docs), oldest first, then new ones from the hand-off.
     pub fn claim_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
-        let start = self.outbox_floor.scan_start();
         let mut out = Vec::new();
+        if self.unclaimed.take_due(now_ms)
+            && let Err(e) = self.scan_jobs(now_ms, max, &mut out)
+        {
+            // Scan again next time; what this one claimed is not handed out.
+            self.unclaimed.lower(i64::MIN);
+            for job in &out {
+                self.release(job.id);
+            }
+            return Err(e);
+        }
+        if let Ok(mut queue) = self.handoff.0.lock() {
+            while out.len() < max && queue.front().is_some_and(|j| j.due_ms <= now_ms) {
+                out.extend(queue.pop_front());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Claims due jobs from the tree into `out` (up to `max`), skipping those being sent.
+    fn scan_jobs(
+        &self,
+        now_ms: i64,
+        max: usize,
+        out: &mut Vec<OutboxJob>,
+    ) -> Result<(), StoreError> {
+        let start = self.outbox_floor.scan_start();
         let mut first = None;
         for item in self
             .outbox
@@ -148,6 +244,8 @@ impl EmbeddedStore {
             let due = keys::outbox_due(&k);
             first.get_or_insert(due);
             if due > now_ms || out.len() >= max {
+                // The rest is for a later scan (this job may be claimed: a scan too many).
+                self.unclaimed.lower(due);
                 break;
             }
             // Most of the jobs a scan passes are being sent: skipped by their key, undecoded.
@@ -155,7 +253,7 @@ impl EmbeddedStore {
                 continue;
             }
             let job = records::decode_job(&v)?;
-            if !self.claim(job.id) {
+            if !self.claim(job.id, due) {
                 continue;
             }
             // A send that ended between the read above and the claim has removed or moved the
@@ -169,7 +267,7 @@ impl EmbeddedStore {
         }
         // Up to the first job still there (claimed or not).
         self.outbox_floor.raise(start, first.unwrap_or(i64::MAX));
-        Ok(out)
+        Ok(())
     }
 
     /// Moves a claimed job to its next try (`next.due_ms`) and lets go of the claim.
@@ -187,6 +285,7 @@ impl EmbeddedStore {
         });
         self.outbox_floor.lower(next.due_ms);
         self.release(claimed.id);
+        self.unclaimed.lower(next.due_ms);
         moved
     }
 
@@ -230,10 +329,10 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    /// How many jobs are queued, counted in the tree (from the floor: the tombstones before it
-    /// are not read).
+    /// How many jobs are queued, counted in the tree (from the floor or a job handed off below
+    /// it: the tombstones before are not read).
     pub(super) fn scan_outbox(&self) -> Result<usize, StoreError> {
-        let floor = self.outbox_floor.get();
+        let floor = self.outbox_low();
         let mut n = 0;
         for item in self.outbox.range(keys::outbox(floor, uuid::Uuid::nil())..) {
             item?;
@@ -242,12 +341,33 @@ impl EmbeddedStore {
         Ok(n)
     }
 
-    fn claim(&self, id: uuid::Uuid) -> bool {
-        self.claimed.lock().is_ok_and(|mut c| c.insert(id))
+    fn claim(&self, id: uuid::Uuid, due_ms: i64) -> bool {
+        let Ok(mut claimed) = self.claimed.lock() else {
+            return false;
+        };
+        match claimed.entry(id) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(entry) => {
+                entry.insert(due_ms);
+                true
+            }
+        }
     }
 
     fn is_claimed(&self, id: uuid::Uuid) -> bool {
-        self.claimed.lock().is_ok_and(|c| c.contains(&id))
+        self.claimed.lock().is_ok_and(|c| c.contains_key(&id))
+    }
+
+    /// The due time before which no job is queued: the floor, or a claimed job below it.
+    fn outbox_low(&self) -> i64 {
+        let claimed = self
+            .claimed
+            .lock()
+            .ok()
+            .and_then(|c| c.values().copied().min());
+        claimed.map_or(self.outbox_floor.get(), |due| {
+            due.min(self.outbox_floor.get())
+        })
     }
 
     fn release(&self, id: uuid::Uuid) {
@@ -260,6 +380,174 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{
+        BrandName, ChannelKind, DeliveryStatus, Destination, Flow, Identifier, IdentifierType,
+        IssuanceRecord, Session, SessionId,
+    };
+    use crate::store::{Durability, IssueInput, IssueWrite, OnDamage};
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn open(dir: &std::path::Path) -> EmbeddedStore {
+        let keys = crate::secrets::ServerKeys::from_json(
+            &crate::secrets::ServerKeys::new_key_file(1).unwrap(),
+        )
+        .unwrap();
+        EmbeddedStore::open(dir, Durability::Periodic, Arc::new(keys), OnDamage::Refuse).unwrap()
+    }
+
+    /// Issues one code whose delivery job is due at `NOW`, as otp/generate does.
+    fn issue(store: &EmbeddedStore) -> OutboxJob {
+        let brand = BrandName::parse("ACME").unwrap();
+        let to = Destination::mobile("84901234567").unwrap();
+        let session = Session {
+            id: SessionId::new_random(),
+            brand: brand.clone(),
+            identifier: Identifier::parse(IdentifierType::Mobile, "84901234567").unwrap(),
+            device: None,
+            flow: Flow::Web,
+            created_ms: NOW,
+            expires_ms: NOW + 600_000,
+            mobile: None,
+            email: None,
+            code: None,
+            failed_attempts: 0,
+            consumed: false,
+        };
+        let log = IssuanceRecord {
+            id: uuid::Uuid::now_v7(),
+            time_ms: NOW,
+            brand: brand.to_string(),
+            path: "/auth/v1/web/otp/generate".into(),
+            identifier_type: "MOBILE".into(),
+            identifier: "84901234567".into(),
+            destination: Some(to.key()),
+            device_id: None,
+            session_id: Some(session.id.to_string()),
+            client_addr: "127.0.0.1".into(),
+            outcome: 200,
+            channel: Some(ChannelKind::Sms),
+            delivery: DeliveryStatus::Queued,
+            test: false,
+            attempts: Vec::new(),
+            validated: false,
+        };
+        let job = OutboxJob {
+            id: uuid::Uuid::new_v4(),
+            log_id: log.id,
+            brand: brand.clone(),
+            channel: ChannelKind::Sms,
+            destination: to.clone(),
+            sealed_code: vec![1, 2, 3],
+            locale: None,
+            code_expires_ms: NOW + 300_000,
+            attempts: 0,
+            fallbacks: Vec::new(),
+            due_ms: NOW,
+        };
+        let input = IssueInput {
+            session_id: &session.id,
+            brand: &brand,
+            destination: Some(&to),
+            job: Some(&job),
+            log: &log,
+        };
+        let write = |_: Option<&Session>, _: Option<&_>, _: Option<u32>| {
+            Ok(IssueWrite {
+                session: session.clone(),
+                usage: None,
+            })
+        };
+        store.issue(&input, write).unwrap().unwrap();
+        job
+    }
+
+    fn ids(jobs: &[OutboxJob]) -> Vec<uuid::Uuid> {
+        jobs.iter().map(|j| j.id).collect()
+    }
+
+    fn sent(job: OutboxJob) -> Finished {
+        Finished {
+            job,
+            status: DeliveryStatus::Sent,
+            attempt: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_job_is_handed_out_once_and_a_retried_one_when_it_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let job = issue(&store);
+        assert_eq!(ids(&store.claim_jobs(NOW, 10).unwrap()), [job.id]);
+        assert!(
+            store.claim_jobs(NOW, 10).unwrap().is_empty(),
+            "claimed once"
+        );
+
+        let later = OutboxJob {
+            due_ms: NOW + 1_000,
+            attempts: 1,
+            ..job.clone()
+        };
+        assert!(store.retry_job(&job, &later).unwrap());
+        assert!(
+            store.claim_jobs(NOW + 999, 10).unwrap().is_empty(),
+            "not due yet"
+        );
+        let again = store.claim_jobs(NOW + 1_000, 10).unwrap();
+        assert_eq!(ids(&again), [job.id], "found by a scan once due");
+        assert!(store.claim_jobs(NOW + 1_000, 10).unwrap().is_empty());
+
+        store
+            .finish_deliveries(&[sent(later)], NOW + 1_000)
+            .unwrap();
+        assert_eq!(store.outbox_len(), 0);
+        assert!(store.claim_jobs(i64::MAX, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn jobs_past_the_handoff_wait_in_the_tree_and_are_each_handed_out_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let issued: Vec<_> = (0..HANDOFF_MAX + 3).map(|_| issue(&store).id).collect();
+        // Claims of a few at a time, as the worker's free slots allow.
+        let mut claimed = Vec::new();
+        loop {
+            let batch = store.claim_jobs(NOW, 100).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            claimed.extend(ids(&batch));
+        }
+        let mut expected = issued.clone();
+        expected.sort();
+        claimed.sort();
+        assert_eq!(claimed, expected, "every job, once");
+    }
+
+    #[tokio::test]
+    async fn jobs_still_handed_off_at_a_close_are_counted_and_claimed_after_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let first = issue(&store);
+        let waiting = [issue(&store).id, issue(&store).id];
+        assert_eq!(ids(&store.claim_jobs(NOW, 1).unwrap()), [first.id]);
+        store.finish_deliveries(&[sent(first)], NOW).unwrap();
+        // A sweep two hours on, with the two still waiting in the hand-off: the floor it saves
+        // for the next open must still reach them.
+        store.save_outbox_floor(NOW + 7_200_000).unwrap();
+        store.close().await.unwrap();
+        drop(store);
+
+        let store = open(dir.path());
+        assert_eq!(store.outbox_len(), 2);
+        let mut claimed = ids(&store.claim_jobs(NOW, 10).unwrap());
+        claimed.sort();
+        let mut expected = waiting.to_vec();
+        expected.sort();
+        assert_eq!(claimed, expected);
+    }
 
     #[test]
     fn a_job_queued_during_a_scan_keeps_the_floor_at_or_below_it() {

@@ -74,6 +74,10 @@ pub struct EmbeddedStore {
     claimed: jobs::Claims,
     /// No queued job is due before this (see `jobs.rs`).
     outbox_floor: jobs::Floor,
+    /// New jobs on their way to the delivery worker, and when the outbox needs a scan
+    /// (see `jobs.rs`).
+    handoff: jobs::Handoff,
+    unclaimed: jobs::Unclaimed,
     /// How many jobs are queued (see `jobs.rs`).
     outbox_depth: jobs::Depth,
 }
@@ -200,6 +204,8 @@ impl EmbeddedStore {
             manifest: Arc::new(manifest::Manifest::beside(dir)),
             claimed: jobs::Claims::default(),
             outbox_floor: jobs::Floor::default(),
+            handoff: jobs::Handoff::default(),
+            unclaimed: jobs::Unclaimed::default(),
             outbox_depth: jobs::Depth::default(),
             db,
         };

@@ -148,8 +148,7 @@ impl EmbeddedStore {
             Ok(Ok(()))
         })?;
         if let (Ok(()), Some(job)) = (&issued, input.job) {
-            self.outbox_floor.lower(job.due_ms);
-            self.outbox_depth.queued(1);
+            self.job_queued(job);
         }
         if issued.is_ok() {
             // The brand's hourly count, in memory until the next flush (see `stats.rs`).
