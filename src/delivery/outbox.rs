@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt;
-use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 
 use super::health::DeliveryHealth;
 use super::{OutgoingMessage, SendError, Senders};
@@ -87,8 +87,9 @@ impl Outbox {
         let all = u32::try_from(self.workers).unwrap_or(u32::MAX);
         let drained = tokio::time::timeout(MAX_SEND, slots.acquire_many(all)).await;
         drop(ends);
-        // Every send gave its slot back after its job was ended: the finisher stops as soon
-        // as their tasks are gone. (A send stuck past its timeout holds a sender: not waited.)
+        // Every send handed its job's end in before giving its slot back: the finisher ends
+        // them and stops as soon as their tasks are gone. (A send stuck past its timeout holds
+        // a sender: not waited.)
         if drained.is_ok() {
             let _ = finisher.await;
         }
@@ -96,7 +97,7 @@ impl Outbox {
 
     /// Claims due jobs for the free workers (the store says how many ahead), and starts a send
     /// for each.
-    async fn dispatch_due(&self, slots: &Arc<Semaphore>, ends: &mpsc::Sender<Ending>) {
+    async fn dispatch_due(&self, slots: &Arc<Semaphore>, ends: &mpsc::Sender<Finished>) {
         let now = self.clock.now_ms();
         let max = self
             .store
@@ -127,7 +128,7 @@ impl Outbox {
     }
 
     /// One try at one job, and what follows from it.
-    async fn deliver(&self, claimed: OutboxJob, ends: &mpsc::Sender<Ending>) {
+    async fn deliver(&self, claimed: OutboxJob, ends: &mpsc::Sender<Finished>) {
         let mut job = claimed.clone();
         let now = self.clock.now_ms();
         if now >= job.code_expires_ms {
@@ -271,40 +272,30 @@ impl Outbox {
     }
 }
 
-/// A claimed job whose delivery ended, on its way to [`finish_jobs`], and who to tell once it
-/// is ended.
-struct Ending {
-    finished: Finished,
-    ended: oneshot::Sender<()>,
-}
-
-/// Hands a claimed job to [`finish_jobs`] and waits until it is ended, so the worker slot is
-/// given back (and shutdown waits) only after that.
+/// Hands a claimed job whose delivery ended to [`finish_jobs`]. The worker slot is free once
+/// it is handed in: the job stays claimed until it is ended, and a finisher that falls behind
+/// holds the workers here (the channel is as long as there are workers).
 async fn finish(
-    ends: &mpsc::Sender<Ending>,
+    ends: &mpsc::Sender<Finished>,
     job: OutboxJob,
     status: DeliveryStatus,
     attempt: Option<DeliveryAttempt>,
 ) {
-    let (ended, wait) = oneshot::channel();
     let finished = Finished {
         job,
         status,
         attempt,
     };
-    if ends.send(Ending { finished, ended }).await.is_ok() {
-        let _ = wait.await;
-    }
+    // Closed only once every worker is gone.
+    let _ = ends.send(finished).await;
 }
 
 /// Ends the jobs whose deliveries ended, as many as are waiting in one store call (one
 /// transaction on the embedded store): under load the workers end jobs faster than one
 /// transaction each would let them. Runs until every sender is gone.
-async fn finish_jobs(store: Store, clock: Clock, mut ending: mpsc::Receiver<Ending>) {
-    let mut batch = Vec::new();
-    while ending.recv_many(&mut batch, FINISH_BATCH).await > 0 {
-        let (done, told): (Vec<Finished>, Vec<_>) =
-            batch.drain(..).map(|e| (e.finished, e.ended)).unzip();
+async fn finish_jobs(store: Store, clock: Clock, mut ending: mpsc::Receiver<Finished>) {
+    let mut done = Vec::new();
+    while ending.recv_many(&mut done, FINISH_BATCH).await > 0 {
         if let Err(e) = store.finish_deliveries(&done, clock.now_ms()).await {
             tracing::error!(error = %e, jobs = done.len(), "finishing outbox jobs failed");
         }
@@ -317,9 +308,7 @@ async fn finish_jobs(store: Store, clock: Clock, mut ending: mpsc::Receiver<Endi
                 tracing::warn!(job = %job.id, log_id = %job.log_id, channel = job.channel.as_str(), to = %job.destination.masked(), status = ?f.status, "delivery gave up");
             }
         }
-        for t in told {
-            let _ = t.send(());
-        }
+        done.clear();
     }
 }
 
