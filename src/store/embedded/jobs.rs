@@ -5,8 +5,11 @@
 //!
 //! A new job does not wait for a scan: the issuing transaction claims it as it commits and
 //! hands it to the worker in memory ([`Handoff`], bounded). The tree is scanned only for jobs
-//! that went into it unclaimed — moved to a later try, queued past the hand-off's bound,
+//! that went into it unclaimed — moved to a later try, queued while the hand-off was full,
 //! imported, or there at open — and only once the earliest of them is due ([`Unclaimed`]).
+//! Once the hand-off is full, new jobs go to the tree until a scan has taken every due job
+//! there: the hand-off only holds jobs older than those a scan looks for, so a scan never
+//! steps over thousands of them, and jobs go out in the order they came.
 //!
 //! A finished job leaves a tombstone in the tree until compaction drops it, and a queue's
 //! tombstones pile up at its front: a scan from the start would step over every job sent since
@@ -113,10 +116,18 @@ impl Depth {
     }
 }
 
-/// New jobs, claimed as they were committed, on their way to the worker (see the module docs),
-/// oldest first.
+/// New jobs, claimed as they were committed, on their way to the worker (see the module docs).
 #[derive(Clone, Default)]
-pub(super) struct Handoff(Arc<Mutex<VecDeque<OutboxJob>>>);
+pub(super) struct Handoff(Arc<Mutex<HandoffQueue>>);
+
+#[derive(Default)]
+struct HandoffQueue {
+    /// Oldest first.
+    jobs: VecDeque<OutboxJob>,
+    /// A job found the queue full: new jobs go to the tree until a scan has taken every due
+    /// job there.
+    spilled: bool,
+}
 
 /// The most jobs the hand-off holds; past it a new job waits in the tree for a scan.
 const HANDOFF_MAX: usize = 4096;
@@ -181,7 +192,8 @@ impl EmbeddedStore {
     }
 
     /// After the commit of a new job: it is counted and goes to the worker in memory, claimed
-    /// from now on, unless the hand-off is full (then it lowers the floor, and a scan finds it).
+    /// from now on, unless the hand-off is full or spilled over (then it lowers the floor, and
+    /// a scan finds it).
     pub(super) fn job_queued(&self, job: &OutboxJob) {
         self.outbox_depth.queued(1);
         if !self.hand_off(job) {
@@ -190,52 +202,63 @@ impl EmbeddedStore {
         }
     }
 
-    /// `false` when the hand-off is full.
+    /// `false` when the job is for a scan to find (see [`HandoffQueue::spilled`]).
     fn hand_off(&self, job: &OutboxJob) -> bool {
         let Ok(mut queue) = self.handoff.0.lock() else {
             return false;
         };
-        if queue.len() >= HANDOFF_MAX {
+        if queue.spilled || queue.jobs.len() >= HANDOFF_MAX {
+            queue.spilled = true;
             return false;
         }
         // A scan running meanwhile may have claimed it first: then it is that scan's.
         if self.claim(job.id, job.due_ms) {
-            queue.push_back(job.clone());
+            queue.jobs.push_back(job.clone());
         }
         true
     }
 
-    /// Claims up to `max` jobs due at `now_ms`: those a scan of the tree finds (only when one
-    /// went in unclaimed, see the module docs), oldest first, then new ones from the hand-off.
+    /// Claims up to `max` jobs due at `now_ms`, oldest first: new ones from the hand-off, then
+    /// those a scan of the tree finds (only when one went in unclaimed, see the module docs).
     pub fn claim_jobs(&self, now_ms: i64, max: usize) -> Result<Vec<OutboxJob>, StoreError> {
         let mut out = Vec::new();
-        if self.unclaimed.take_due(now_ms)
-            && let Err(e) = self.scan_jobs(now_ms, max, &mut out)
-        {
-            // Scan again next time; what this one claimed is not handed out.
-            self.unclaimed.lower(i64::MIN);
-            for job in &out {
-                self.release(job.id);
-            }
-            return Err(e);
-        }
         if let Ok(mut queue) = self.handoff.0.lock() {
-            while out.len() < max && queue.front().is_some_and(|j| j.due_ms <= now_ms) {
-                out.extend(queue.pop_front());
+            while out.len() < max && queue.jobs.front().is_some_and(|j| j.due_ms <= now_ms) {
+                out.extend(queue.jobs.pop_front());
+            }
+        }
+        if out.len() < max && self.unclaimed.take_due(now_ms) {
+            match self.scan_jobs(now_ms, max, &mut out) {
+                Ok(true) => {
+                    if let Ok(mut queue) = self.handoff.0.lock() {
+                        queue.spilled = false;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    // None is handed out: each is unclaimed again, and the next claim scans.
+                    self.unclaimed.lower(i64::MIN);
+                    for job in &out {
+                        self.release(job.id);
+                    }
+                    return Err(e);
+                }
             }
         }
         Ok(out)
     }
 
-    /// Claims due jobs from the tree into `out` (up to `max`), skipping those being sent.
+    /// Claims due jobs from the tree into `out` (up to `max`), skipping those being sent;
+    /// `true` when it took every due job it found unclaimed.
     fn scan_jobs(
         &self,
         now_ms: i64,
         max: usize,
         out: &mut Vec<OutboxJob>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let start = self.outbox_floor.scan_start();
         let mut first = None;
+        let mut all = true;
         for item in self
             .outbox
             .range(keys::outbox(start.due_ms, uuid::Uuid::nil())..)
@@ -246,6 +269,7 @@ impl EmbeddedStore {
             if due > now_ms || out.len() >= max {
                 // The rest is for a later scan (this job may be claimed: a scan too many).
                 self.unclaimed.lower(due);
+                all = due > now_ms;
                 break;
             }
             // Most of the jobs a scan passes are being sent: skipped by their key, undecoded.
@@ -267,7 +291,7 @@ impl EmbeddedStore {
         }
         // Up to the first job still there (claimed or not).
         self.outbox_floor.raise(start, first.unwrap_or(i64::MAX));
-        Ok(())
+        Ok(all)
     }
 
     /// Moves a claimed job to its next try (`next.due_ms`) and lets go of the claim.
@@ -398,6 +422,10 @@ mod tests {
 
     /// Issues one code whose delivery job is due at `NOW`, as otp/generate does.
     fn issue(store: &EmbeddedStore) -> OutboxJob {
+        issue_at(store, NOW)
+    }
+
+    fn issue_at(store: &EmbeddedStore, due_ms: i64) -> OutboxJob {
         let brand = BrandName::parse("ACME").unwrap();
         let to = Destination::mobile("84901234567").unwrap();
         let session = Session {
@@ -443,7 +471,7 @@ mod tests {
             code_expires_ms: NOW + 300_000,
             attempts: 0,
             fallbacks: Vec::new(),
-            due_ms: NOW,
+            due_ms,
         };
         let input = IssueInput {
             session_id: &session.id,
@@ -507,23 +535,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn jobs_past_the_handoff_wait_in_the_tree_and_are_each_handed_out_once() {
+    async fn jobs_past_the_handoff_wait_in_the_tree_and_go_out_once_each_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path());
-        let issued: Vec<_> = (0..HANDOFF_MAX + 3).map(|_| issue(&store).id).collect();
-        // Claims of a few at a time, as the worker's free slots allow.
-        let mut claimed = Vec::new();
+        let handed_off: Vec<_> = (0..HANDOFF_MAX).map(|_| issue(&store).id).collect();
+        let spilled = issue(&store).id;
+        // The worker takes a few: the hand-off has room again, but a newer job still goes to
+        // the tree, behind the one that found it full.
+        let mut claimed = ids(&store.claim_jobs(NOW, 10).unwrap());
+        let newer = issue_at(&store, NOW + 1).id;
         loop {
-            let batch = store.claim_jobs(NOW, 100).unwrap();
+            let batch = store.claim_jobs(NOW + 1, 100).unwrap();
             if batch.is_empty() {
                 break;
             }
             claimed.extend(ids(&batch));
         }
-        let mut expected = issued.clone();
-        expected.sort();
-        claimed.sort();
-        assert_eq!(claimed, expected, "every job, once");
+        let mut expected = handed_off;
+        expected.extend([spilled, newer]);
+        assert_eq!(claimed, expected, "every job, once, oldest first");
+
+        // The tree has given up every due job: new jobs are handed off again.
+        let next = issue_at(&store, NOW + 2);
+        let queued = ids(store.handoff.0.lock().unwrap().jobs.make_contiguous());
+        assert_eq!(queued, [next.id]);
     }
 
     #[tokio::test]
