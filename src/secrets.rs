@@ -417,6 +417,14 @@ fn warn_if_readable_by_others(path: &Path) {
 }
 
 #[cfg(test)]
+impl ServerKeys {
+    /// A new key ring of one key (id 1), for tests.
+    pub fn for_tests() -> Self {
+        Self::from_json(&Self::new_key_file(1).unwrap()).unwrap()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::IdentifierType;

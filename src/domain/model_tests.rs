@@ -169,7 +169,7 @@ impl Harness {
             .enable_all()
             .build()
             .unwrap();
-        let keys = Arc::new(ServerKeys::from_json(&ServerKeys::new_key_file(1).unwrap()).unwrap());
+        let keys = Arc::new(ServerKeys::for_tests());
         let services = runtime.block_on(async {
             let store = Store::open(
                 &dir.path().join("store"),

@@ -529,7 +529,7 @@ mod tests {
     }
 
     fn keys() -> ServerKeys {
-        ServerKeys::from_json(&ServerKeys::new_key_file(1).unwrap()).unwrap()
+        ServerKeys::for_tests()
     }
 
     #[test]

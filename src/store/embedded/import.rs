@@ -30,8 +30,7 @@ impl EmbeddedStore {
                 let key = keys::outbox(j.due_ms, j.id);
                 let new = !self.outbox.contains_key(key)?;
                 self.outbox.insert(key, records::encode_job(&j)?)?;
-                self.outbox_floor.lower(j.due_ms);
-                self.unclaimed.lower(j.due_ms);
+                self.unclaimed_job(j.due_ms);
                 if new {
                     self.outbox_depth.queued(1);
                 }

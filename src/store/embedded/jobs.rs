@@ -144,9 +144,9 @@ impl Default for Unclaimed {
 }
 
 impl Unclaimed {
-    /// A job due at `due_ms` is in the tree unclaimed (call after its commit, and after letting
-    /// go of any claim on it: a scan that starts before this sees it unclaimed).
-    pub(super) fn lower(&self, due_ms: i64) {
+    /// A job due at `due_ms` is in the tree unclaimed (see [`EmbeddedStore::unclaimed_job`]):
+    /// a scan that starts after this sees it unclaimed.
+    fn lower(&self, due_ms: i64) {
         self.0.fetch_min(due_ms, Ordering::SeqCst);
     }
 
@@ -197,13 +197,21 @@ impl EmbeddedStore {
     pub(super) fn job_queued(&self, job: &OutboxJob) {
         self.outbox_depth.queued(1);
         if !self.hand_off(job) {
-            self.outbox_floor.lower(job.due_ms);
-            self.unclaimed.lower(job.due_ms);
+            self.unclaimed_job(job.due_ms);
         }
+    }
+
+    /// A job due at `due_ms` is in the tree unclaimed (call after its commit, and after letting
+    /// go of any claim on it): the floor is at or below it and a scan is due when it is.
+    pub(super) fn unclaimed_job(&self, due_ms: i64) {
+        self.outbox_floor.lower(due_ms);
+        self.unclaimed.lower(due_ms);
     }
 
     /// `false` when the job is for a scan to find (see [`HandoffQueue::spilled`]).
     fn hand_off(&self, job: &OutboxJob) -> bool {
+        // Copied before the lock, which the other request threads and the worker wait on.
+        let copy = job.clone();
         let Ok(mut queue) = self.handoff.0.lock() else {
             return false;
         };
@@ -213,7 +221,7 @@ impl EmbeddedStore {
         }
         // A scan running meanwhile may have claimed it first: then it is that scan's.
         if self.claim(job.id, job.due_ms) {
-            queue.jobs.push_back(job.clone());
+            queue.jobs.push_back(copy);
         }
         true
     }
@@ -307,9 +315,8 @@ impl EmbeddedStore {
             tx.insert(&self.outbox, new, value);
             Ok(true)
         });
-        self.outbox_floor.lower(next.due_ms);
         self.release(claimed.id);
-        self.unclaimed.lower(next.due_ms);
+        self.unclaimed_job(next.due_ms);
         moved
     }
 
@@ -389,9 +396,7 @@ impl EmbeddedStore {
             .lock()
             .ok()
             .and_then(|c| c.values().copied().min());
-        claimed.map_or(self.outbox_floor.get(), |due| {
-            due.min(self.outbox_floor.get())
-        })
+        claimed.unwrap_or(i64::MAX).min(self.outbox_floor.get())
     }
 
     fn release(&self, id: uuid::Uuid) {
@@ -413,11 +418,8 @@ mod tests {
     const NOW: i64 = 1_800_000_000_000;
 
     fn open(dir: &std::path::Path) -> EmbeddedStore {
-        let keys = crate::secrets::ServerKeys::from_json(
-            &crate::secrets::ServerKeys::new_key_file(1).unwrap(),
-        )
-        .unwrap();
-        EmbeddedStore::open(dir, Durability::Periodic, Arc::new(keys), OnDamage::Refuse).unwrap()
+        let keys = Arc::new(crate::secrets::ServerKeys::for_tests());
+        EmbeddedStore::open(dir, Durability::Periodic, keys, OnDamage::Refuse).unwrap()
     }
 
     /// Issues one code whose delivery job is due at `NOW`, as otp/generate does.
