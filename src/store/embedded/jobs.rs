@@ -417,9 +417,12 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000_000;
 
+    /// Opens a store in `dir/store`: its manifest goes beside it, inside `dir`, so that
+    /// nothing is left behind when the test's directory is removed.
     fn open(dir: &std::path::Path) -> EmbeddedStore {
         let keys = Arc::new(crate::secrets::ServerKeys::for_tests());
-        EmbeddedStore::open(dir, Durability::Periodic, keys, OnDamage::Refuse).unwrap()
+        let store = dir.join("store");
+        EmbeddedStore::open(&store, Durability::Periodic, keys, OnDamage::Refuse).unwrap()
     }
 
     /// Issues one code whose delivery job is due at `NOW`, as otp/generate does.
