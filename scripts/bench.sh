@@ -20,7 +20,8 @@
 #                    SMTP to a local sink (examples/smtp_sink.rs); acknowledged req/s during
 #                    the load, delivered mails/s from the start of the load to the last mail.
 # Between runs it waits until otpd's outbox has delivered every code (so a run never pays for
-# the previous one's deliveries).
+# the previous one's deliveries); during each otpd run it samples the outbox's backlog
+# (otpd_outbox_jobs, four times a second), reported as "most jobs queued".
 #
 # Needs wrk (Debian: apt-get install wrk), python3, curl and a Rust toolchain.
 # Settings (environment):
@@ -40,7 +41,9 @@
 #   BENCH_KEEP=1           keep the work directory (otpd's data and logs, the wrk inputs)
 #   BENCH_WORK_DIR         where the work directory goes (default target/bench; keep it off tmpfs)
 # Writes the report to $CARGO_TARGET_DIR/bench/report.md (default target/bench/report.md) and
-# every run's numbers, latency histograms included, to results.jsonl beside it.
+# every run's numbers, latency histograms included, to results.jsonl beside it; a copy of
+# each, named by the time of the run (report-YYYYMMDD-HHMMSS.md), stays when the next run
+# replaces them.
 
 set -euo pipefail
 
@@ -217,7 +220,13 @@ alternate() {
         log "$scenario, $mode, $conns connections, round $round/$ROUNDS: otpd"
         once=0
         [[ $kind == validate ]] && once=1
+        # The outbox's backlog during the load: a rate counts only while delivery keeps pace.
+        "${PREPARE[@]}" backlog "$ADMIN" "$SECS" >"$WORK/backlog" &
+        sampler=$!
         wrk_run "$PUBLIC" "$kind" "$data" "$once" "$conns" "$(label "$mode" "$scenario" otpd "$conns" "$round")"
+        wait "$sampler"
+        printf '{"kind":"backlog","mode":"%s","scenario":"%s","connections":%d,"round":%d,"most_jobs":%d}\n' \
+            "$mode" "$scenario" "$conns" "$round" "$(cat "$WORK/backlog")" >>"$RESULTS"
         wait_idle
     done
 }
@@ -319,5 +328,9 @@ mkdir -p "$(dirname "$report")"
     "${REPORT[@]}" table "$RESULTS"
 } | tee "$report"
 cp "$RESULTS" "$TARGET/bench/results.jsonl"
+# Each run's own copies too: the next run (even a one-row check) replaces the two above.
+stamp=$(date -u +%Y%m%d-%H%M%S)
+cp "$report" "$TARGET/bench/report-$stamp.md"
+cp "$RESULTS" "$TARGET/bench/results-$stamp.jsonl"
 echo >&2
-echo "bench.sh: report in $report, raw results in $TARGET/bench/results.jsonl" >&2
+echo "bench.sh: report in $report (and report-$stamp.md), raw results in $TARGET/bench/results.jsonl" >&2

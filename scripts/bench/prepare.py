@@ -14,6 +14,9 @@
       codes issued), at most TIMEOUT seconds; prints how long it waited.
   prepare.py metric ADMIN_URL NAME LABEL_FILTER
       Prints the sum of otpd's metric NAME over the series whose labels contain LABEL_FILTER.
+  prepare.py backlog ADMIN_URL SECONDS
+      Samples otpd's queued delivery jobs (otpd_outbox_jobs) four times a second for SECONDS
+      and prints the most it saw: whether delivery kept pace with a load.
   prepare.py sink-read STATS_FILE
       Prints the SMTP sink's "accepted connections last_accept".
   prepare.py sink-wait STATS_FILE BASELINE EXPECTED TIMEOUT
@@ -118,14 +121,20 @@ def metric_sum(text, name, label_filter=""):
     return total
 
 
-def wait_idle(admin_url, timeout):
+def scrape(admin_url):
+    """otpd's metrics, as the admin listener's /metrics serves them."""
     u = urllib.parse.urlsplit(admin_url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return text
+
+
+def wait_idle(admin_url, timeout):
     started = time.monotonic()
     while True:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-        conn.close()
+        text = scrape(admin_url)
         issued = metric_sum(text, "otpd_otps_issued_total")
         sent = metric_sum(text, "otpd_deliveries_total", 'outcome="sent"')
         waited = time.monotonic() - started
@@ -140,12 +149,16 @@ def wait_idle(admin_url, timeout):
 
 
 def metric(admin_url, name, label_filter):
-    u = urllib.parse.urlsplit(admin_url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    conn.request("GET", "/metrics")
-    text = conn.getresponse().read().decode()
-    conn.close()
-    print(f"{metric_sum(text, name, label_filter):.0f}")
+    print(f"{metric_sum(scrape(admin_url), name, label_filter):.0f}")
+
+
+def backlog(admin_url, seconds):
+    most = 0.0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        most = max(most, metric_sum(scrape(admin_url), "otpd_outbox_jobs"))
+        time.sleep(0.25)
+    print(f"{most:.0f}")
 
 
 def read_sink(stats_file):
@@ -184,6 +197,8 @@ def main(argv):
         wait_idle(argv[2], float(argv[3]))
     elif len(argv) == 5 and argv[1] == "metric":
         metric(argv[2], argv[3], argv[4])
+    elif len(argv) == 4 and argv[1] == "backlog":
+        backlog(argv[2], float(argv[3]))
     elif len(argv) == 3 and argv[1] == "sink-read":
         print(*read_sink(argv[2]))
     elif len(argv) == 6 and argv[1] == "sink-wait":

@@ -4,7 +4,8 @@
   report.py table RESULTS
       The Markdown tables: per durability mode, scenario and connection count, the bare
       endpoint's and otpd's req/s over all rounds, the ratio, otpd's p50/p99/p99.9 over all
-      rounds, and its non-2xx answers; then the e-mail delivery runs.
+      rounds, the most delivery jobs queued while otpd ran (sampled), and its non-2xx answers;
+      then the e-mail delivery runs.
   report.py rate RESULTS MODE SCENARIO CONNECTIONS TARGET
       The req/s of those runs so far (0 when there are none), for sizing later runs.
 
@@ -73,9 +74,9 @@ def table(path):
     out = []
     out.append(
         "| scenario | durability | connections | bare req/s | otpd req/s | ratio "
-        "| p50 ms | p99 ms | p99.9 ms | non-2xx |"
+        "| p50 ms | p99 ms | p99.9 ms | most jobs queued | non-2xx |"
     )
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode in modes:
         for scenario in SCENARIOS:
             for connections in sorted(
@@ -97,6 +98,15 @@ def table(path):
                     + r["timeouts"]
                     for r in bare
                 )
+                queued = [
+                    r["most_jobs"]
+                    for r in rows
+                    if r.get("kind") == "backlog"
+                    and r["mode"] == mode
+                    and r["scenario"] == scenario
+                    and r["connections"] == connections
+                ]
+                most = str(max(queued)) if queued else "—"
                 cell = str(non2xx)
                 if errors:
                     cell += f" (+{errors} socket errors)"
@@ -106,7 +116,7 @@ def table(path):
                     f"| {scenario} | {mode} | {connections} | {bare_rate:.0f} | {otpd_rate:.0f} "
                     f"| {ratio} | {ms(pooled_percentile(otpd, 50))} "
                     f"| {ms(pooled_percentile(otpd, 99))} | {ms(pooled_percentile(otpd, 99.9))} "
-                    f"| {cell} |"
+                    f"| {most} | {cell} |"
                 )
     mails = [r for r in rows if r.get("kind") == "email"]
     if mails:

@@ -38,7 +38,7 @@ const BACKOFF_CAP_MS: i64 = 60_000;
 const POLL: Duration = Duration::from_millis(100);
 /// The most jobs ended in one store call.
 const FINISH_BATCH: usize = 256;
-/// How often the `otpd_outbox_depth` gauge is measured.
+/// How often the `otpd_outbox_jobs` gauge is measured.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
