@@ -26,16 +26,19 @@ def load(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def runs_of(rows, mode, scenario, connections, target):
+def rows_of(rows, kind, mode, scenario, connections):
     return [
         r
         for r in rows
-        if r.get("kind") == "wrk"
+        if r.get("kind") == kind
         and r["mode"] == mode
         and r["scenario"] == scenario
         and r["connections"] == connections
-        and r["target"] == target
     ]
+
+
+def runs_of(rows, mode, scenario, connections, target):
+    return [r for r in rows_of(rows, "wrk", mode, scenario, connections) if r["target"] == target]
 
 
 def rate(runs):
@@ -99,12 +102,7 @@ def table(path):
                     for r in bare
                 )
                 queued = [
-                    r["most_jobs"]
-                    for r in rows
-                    if r.get("kind") == "backlog"
-                    and r["mode"] == mode
-                    and r["scenario"] == scenario
-                    and r["connections"] == connections
+                    r["most_jobs"] for r in rows_of(rows, "backlog", mode, scenario, connections)
                 ]
                 most = str(max(queued)) if queued else "—"
                 cell = str(non2xx)
