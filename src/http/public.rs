@@ -129,8 +129,25 @@ pub struct GenerateQuery {
 /// The body of one answer, with its HTTP status and Retry-After.
 struct Answer {
     status: StatusCode,
-    body: Value,
+    body: Body,
     retry_after: Option<u64>,
+}
+
+/// What an answer says: serialized straight from these types, never through a `Value`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body {
+    Session(SessionResponse),
+    Envelope(Envelope),
+}
+
+impl Body {
+    fn succeeded(&self) -> bool {
+        match self {
+            Body::Session(b) => b.status.success,
+            Body::Envelope(b) => b.status.success,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/auth/v1/token/generate", tag = "sessions", request_body = TokenRequest,
@@ -345,7 +362,7 @@ async fn handle(
                 bodies
             });
             match batch.await {
-                Ok(bodies) => (StatusCode::OK, Json(Value::Array(bodies))).into_response(),
+                Ok(bodies) => (StatusCode::OK, Json(bodies)).into_response(),
                 Err(e) => {
                     tracing::error!(error = %e, "a batch task failed");
                     refusal_response(&Refusal::new(op.internal_code()), false)
@@ -363,7 +380,7 @@ async fn answer_batch(
     op: Operation,
     ctx: &RequestContext,
     objs: &[Map<String, Value>],
-) -> Vec<Value> {
+) -> Vec<Body> {
     let (answers, durable) = s
         .store
         .batch(async {
@@ -381,10 +398,8 @@ async fn answer_batch(
     answers
         .into_iter()
         .map(|answer| match &settled {
-            Err(refusal)
-                if answer.status == StatusCode::OK && answer.body["status"]["success"] == true =>
-            {
-                serde_json::to_value(refusal_body(refusal)).unwrap_or(Value::Null)
+            Err(refusal) if answer.status == StatusCode::OK && answer.body.succeeded() => {
+                Body::Envelope(refusal_body(refusal))
             }
             _ => answer.body,
         })
@@ -411,7 +426,7 @@ async fn answer_one(
             let r = s.generate_otp(&f, ctx).await;
             (
                 r.result.map(|_| {
-                    json_value(&Envelope {
+                    Body::Envelope(Envelope {
                         status: Status::ok(),
                     })
                 }),
@@ -451,7 +466,7 @@ async fn answer_one(
             };
             Answer {
                 status,
-                body: json_value(&envelope),
+                body: Body::Envelope(envelope),
                 retry_after: refusal.retry_after_secs,
             }
         }
@@ -473,8 +488,8 @@ fn session_body(
     role: &'static str,
     token: String,
     key: Option<String>,
-) -> Value {
-    json_value(&SessionResponse {
+) -> Body {
+    Body::Session(SessionResponse {
         status: Status::ok(),
         auth: Auth { token, key },
         user: User {
@@ -484,10 +499,6 @@ fn session_body(
             user_registered_for_password: false,
         },
     })
-}
-
-fn json_value<T: Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 enum Items {
