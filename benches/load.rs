@@ -10,32 +10,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: a benchmark binary fails loudly
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use otpd::config::Config;
-use otpd::delivery::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
 use otpd::domain::BrandName;
 use otpd::store::Durability;
 use serde_json::{Value, json};
-
-/// Takes messages and drops them: the benchmark measures otpd, not a provider.
-struct NullSender;
-
-impl Sender for NullSender {
-    fn send<'a>(
-        &'a self,
-        _msg: &'a OutgoingMessage<'a>,
-    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
-        Box::pin(async {
-            Ok(SendReceipt {
-                provider_status: "null".into(),
-            })
-        })
-    }
-}
 
 struct Result_ {
     name: String,
@@ -127,7 +112,7 @@ async fn start_otpd(durability: Durability) -> (otpd::RunningServer, tempfile::T
         ..Config::default()
     };
     let options = otpd::RunOptions {
-        log_sender: Some(Arc::new(NullSender)),
+        log_sender: Some(Arc::new(support::NullSender)),
         ..Default::default()
     };
     let server = otpd::run(config, options).await.unwrap();

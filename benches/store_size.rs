@@ -15,79 +15,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: a benchmark binary fails loudly
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otpd::config::Config;
-use otpd::delivery::{BoxFuture, OutgoingMessage, SendError, SendReceipt, Sender};
-use otpd::domain::{BrandName, Flow};
-use otpd::service::{Fields, Operation, RequestContext};
-use serde_json::{Map, Value, json};
+use otpd::service::{Fields, Operation};
+use serde_json::Value;
+use support::{body, context};
 
 const CUSTOMERS: usize = 100_000;
 const WRITERS: usize = 8;
 
-/// Takes messages and drops them: the store is measured, not a provider.
-struct NullSender;
-
-impl Sender for NullSender {
-    fn send<'a>(
-        &'a self,
-        _msg: &'a OutgoingMessage<'a>,
-    ) -> BoxFuture<'a, Result<SendReceipt, SendError>> {
-        Box::pin(async {
-            Ok(SendReceipt {
-                provider_status: "null".into(),
-            })
-        })
-    }
-}
-
-fn context(operation: Operation, path: &'static str) -> RequestContext {
-    RequestContext {
-        operation,
-        flow: Flow::Mobile,
-        path,
-        client: "192.0.2.7".parse().unwrap(),
-        fallback_channel: None,
-    }
-}
-
-fn body(customer: usize, session: Option<&str>) -> Map<String, Value> {
-    let mut v = json!({"identifierType": "MOBILE", "identifierValue": format!("8490{customer:07}"), "brand": "DEMO", "deviceId": "bench"});
-    if let Some(s) = session {
-        v["sessionId"] = json!(s);
-    }
-    v.as_object().unwrap().clone()
-}
-
 /// Issues `count` codes, each on a fresh session, with `WRITERS` tasks at once.
 async fn populate(dir: &Path, count: usize) {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        public_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        durability: otpd::store::Durability::Periodic,
-        client_rate_limit_per_minute: 0,
-        ..Config::default()
-    };
-    let options = otpd::RunOptions {
-        log_sender: Some(Arc::new(NullSender)),
-        ..otpd::RunOptions::default()
-    };
-    let server = otpd::run(config, options).await.unwrap();
+    let server = support::start_demo(dir).await;
     let services = server.services.clone();
-    let demo = BrandName::parse("DEMO").unwrap();
-    services
-        .store
-        .update_brand::<otpd::store::StoreError>(&demo, |mut b| {
-            b.settings.daily_otp_limit = 1000;
-            b.settings.resend_cooldown_seconds = 0;
-            Ok(b)
-        })
-        .await
-        .unwrap();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
