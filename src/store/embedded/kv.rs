@@ -8,6 +8,7 @@
 //! into a memtable of the transaction's, which the store does not need: holding the lock, it
 //! reads what is committed plus its own list.)
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::ops::RangeBounds;
 use std::path::PathBuf;
@@ -233,7 +234,10 @@ impl Db {
         f: impl FnOnce(&mut Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         let _writer = lock(&self.writer);
-        let mut tx = Tx { writes: Vec::new() };
+        let mut tx = Tx {
+            writes: Vec::new(),
+            index: HashMap::new(),
+        };
         let out = f(&mut tx)?;
         if !tx.writes.is_empty() {
             // Each commit reaches the operating system (fjall's default): a crash of the
@@ -332,7 +336,14 @@ impl ActiveJournal {
 /// A write transaction (see [`Db::write`]): its writes, in order, until it commits.
 pub struct Tx {
     writes: Vec<Write>,
+    /// Where each tree's key is in `writes`, kept once there are [`INDEXED_FROM`] of them:
+    /// a delivery finisher's batch writes over a thousand, and finding each key by a scan
+    /// would cost a million comparisons under the writer lock.
+    index: HashMap<(u64, Slice), usize>,
 }
+
+/// From how many writes a transaction indexes them (below, a scan is cheaper than hashing).
+const INDEXED_FROM: usize = 32;
 
 struct Write {
     keyspace: Keyspace,
@@ -380,21 +391,37 @@ impl Tx {
     /// A key written twice is written once, with the last value (the batch applies its
     /// writes under one sequence number, so it must not hold a key twice).
     fn push(&mut self, tree: &Tree, key: Slice, change: Change) {
-        match self.own(tree, &key) {
-            Some(i) => self.writes[i].change = change,
-            None => self.writes.push(Write {
-                keyspace: tree.keyspace.clone(),
-                key,
-                change,
-            }),
+        if let Some(i) = self.own(tree, &key) {
+            self.writes[i].change = change;
+            return;
+        }
+        self.writes.push(Write {
+            keyspace: tree.keyspace.clone(),
+            key,
+            change,
+        });
+        let last = self.writes.len() - 1;
+        if self.writes.len() == INDEXED_FROM {
+            for (i, w) in self.writes.iter().enumerate() {
+                self.index.insert((w.keyspace.id(), w.key.clone()), i);
+            }
+        } else if self.writes.len() > INDEXED_FROM {
+            let w = &self.writes[last];
+            self.index.insert((w.keyspace.id(), w.key.clone()), last);
         }
     }
 
     /// Where this transaction wrote `key` of `tree`, if it did.
     fn own(&self, tree: &Tree, key: &[u8]) -> Option<usize> {
-        self.writes
-            .iter()
-            .position(|w| *w.key == *key && w.keyspace == tree.keyspace)
+        if self.writes.len() < INDEXED_FROM {
+            return self
+                .writes
+                .iter()
+                .position(|w| *w.key == *key && w.keyspace == tree.keyspace);
+        }
+        self.index
+            .get(&(tree.keyspace.id(), Slice::from(key)))
+            .copied()
     }
 }
 
@@ -434,6 +461,43 @@ mod tests {
         assert_eq!(b.get("k").unwrap().as_deref(), Some(&b"other"[..]));
         assert_eq!(a.get("gone").unwrap(), None);
         assert_eq!(a.len().unwrap(), 1);
+    }
+
+    /// Past [`INDEXED_FROM`] writes a transaction finds its keys through its index: the same
+    /// answers as below it, across trees, for keys written before and after the index was made.
+    #[test]
+    fn a_large_transaction_reads_its_own_writes_and_commits_the_last_of_each_key() {
+        let (_dir, db) = db();
+        let a = db.tree("a").unwrap();
+        let b = db.tree("b").unwrap();
+        let n = 3 * INDEXED_FROM;
+        db.write(|tx| {
+            for i in 0..n {
+                tx.insert(&a, format!("k{i}").into_bytes(), "first");
+            }
+            assert_eq!(tx.writes.len(), n);
+            for i in (0..n).step_by(3) {
+                tx.insert(&a, format!("k{i}").into_bytes(), "second");
+                tx.insert(&b, format!("k{i}").into_bytes(), "other tree");
+            }
+            for i in (1..n).step_by(3) {
+                tx.remove(&a, format!("k{i}").into_bytes());
+            }
+            // Each key of each tree is one write, the last.
+            assert_eq!(tx.writes.len(), n + n / 3);
+            assert_eq!(tx.get(&a, "k0")?.as_deref(), Some(&b"second"[..]));
+            assert_eq!(tx.get(&a, "k1")?, None);
+            assert_eq!(tx.get(&a, "k2")?.as_deref(), Some(&b"first"[..]));
+            assert_eq!(tx.get(&b, "k0")?.as_deref(), Some(&b"other tree"[..]));
+            assert_eq!(tx.get(&b, "k1")?, None);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        assert_eq!(a.len().unwrap(), n - n / 3);
+        assert_eq!(b.len().unwrap(), n / 3);
+        let last = format!("k{}", n - 1);
+        assert_eq!(a.get(&last).unwrap().as_deref(), Some(&b"first"[..]));
+        assert_eq!(a.get("k3").unwrap().as_deref(), Some(&b"second"[..]));
     }
 
     /// A key written once and removed singly leaves nothing in the tree's files once memory is
