@@ -9,8 +9,10 @@
 //! issuing and the deliveries: the process's user + system CPU time (`/proc/self/stat`) per
 //! code, the same by thread name (the runtime's workers, fjall's flush and compaction
 //! workers, the flusher) and codes per second. Repeats `BENCH_ROUNDS` times (default 3), each
-//! on a fresh store. The window also holds fjall's background work on the sessions written
-//! just before it, as a server's would. Rounds still differ by up to ±8 % on a shared virtual
+//! on a fresh store. The CPU window opens once fjall's background workers are idle after the
+//! sessions were written, and closes once they are idle again after the last delivery: it
+//! holds the flushes and compactions the codes caused, also those that ran after them.
+//! Codes per second is up to the last delivery. Rounds still differ on a shared virtual
 //! machine: compare builds by several alternating runs, not one round each.
 //!
 //! Run: `cargo bench --bench issue_path`.
@@ -59,6 +61,33 @@ fn cpu_ticks() -> (u64, BTreeMap<String, u64>) {
     (total, by_name)
 }
 
+/// Waits until fjall's background workers have been idle for a while (no CPU tick in 300 ms),
+/// so that a round's window holds the flushes and compactions its own writes caused, not
+/// those of the writes before it. Gives up after a minute, saying so.
+async fn wait_for_fjall_to_settle() {
+    let fjall = || {
+        cpu_ticks()
+            .1
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("fjall"))
+            .map(|(_, t)| t)
+            .sum::<u64>()
+    };
+    let started = Instant::now();
+    let mut last = fjall();
+    while started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = fjall();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+    eprintln!(
+        "fjall's workers were still busy after a minute: this round's figures include their earlier work"
+    );
+}
+
 /// `count` sessions, one per customer, each with its request body for otp/generate.
 async fn sessions(services: &Arc<Services>, count: usize) -> Vec<Map<String, Value>> {
     let ctx = context(Operation::Token, "/auth/v1/token/generate");
@@ -82,6 +111,7 @@ async fn round(count: usize) -> (Duration, Vec<(String, Duration)>, f64) {
     let services = server.services.clone();
     let bodies = Arc::new(sessions(&services, count).await);
 
+    wait_for_fjall_to_settle().await;
     let (before, started) = (cpu_ticks(), Instant::now());
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -103,7 +133,9 @@ async fn round(count: usize) -> (Duration, Vec<(String, Duration)>, f64) {
     while services.store.queued_jobs().await.unwrap() > 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let (after, elapsed) = (cpu_ticks(), started.elapsed());
+    let elapsed = started.elapsed();
+    wait_for_fjall_to_settle().await;
+    let after = cpu_ticks();
     server.shutdown().await.unwrap();
     let per_code = |ticks: u64| Duration::from_millis(ticks * 10) / u32::try_from(count).unwrap();
     let mut by_name: Vec<_> = after
