@@ -205,8 +205,16 @@ impl Db {
         let options = || {
             let options = fjall::KeyspaceCreateOptions::default()
                 .max_memtable_size(MEMTABLE_BYTES)
-                // Every level compressed (fjall's default leaves the first two plain).
-                .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4));
+                // The first two levels plain, the rest LZ4 (fjall's default). The first levels
+                // are small and rewritten often: compressing them as well made every flush and
+                // most compactions compress, a fifth of fjall's workers' CPU per issued code
+                // (`benches/issue_path.rs`), for a few percent of the disk. A tree keeps the
+                // policy it was created with.
+                .data_block_compression_policy(CompressionPolicy::new([
+                    CompressionType::None,
+                    CompressionType::None,
+                    CompressionType::Lz4,
+                ]));
             match keys::reads(name) {
                 Reads::Lookup => options,
                 Reads::Found => options.expect_point_read_hits(true),
