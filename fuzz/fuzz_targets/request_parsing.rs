@@ -11,9 +11,13 @@
 //! The world is set up once: brand DEMO (every channel the LOG sink, no signatures) and brand
 //! SIGNED (signatures required on every endpoint with a known key, errors as HTTP 200, a test
 //! identifier, fallback channels), and four sessions with fixed ids, the two mobile ones holding
-//! the code 123456. Before every request the clock goes back to `NOW`, everything the previous
-//! one wrote is swept and the fixed sessions are written afresh, so each route sees the body in
-//! the same world and an input gets the same answers every time it runs. The seed corpus
+//! the code 123456. Before every input the clock goes back to `NOW`, everything the previous
+//! input wrote is swept and the fixed sessions are written afresh, so an input gets the same
+//! answers every time it runs. Its routes then run in order in that world, each seeing what the
+//! ones before did (a code issued starts the cooldown, a signature is used once, a validated
+//! code consumes its session): validation first, while the fixed sessions still hold 123456,
+//! then token/generate, then otp/generate. (Sweeping before every route instead ran five
+//! inputs a second: a sweep writes every tree's memory out.) The seed corpus
 //! (`fuzz/corpus/request_parsing`) and the dictionary (`fuzz/request_parsing.dict`) carry valid
 //! requests for these sessions and signatures made with the SIGNED key at `NOW`, so the fuzzer
 //! starts deep inside the checks.
@@ -55,16 +59,17 @@ const WEB_SESSION: &str = "P-00000000-0000-4000-8000-000000000002";
 const SIGNED_SESSION: &str = "P-00000000-0000-4000-8000-000000000003";
 const USERNAME_SESSION: &str = "P-00000000-0000-4000-8000-000000000004";
 
-/// Every public route, with a `fallbackChannel` variant of generate.
+/// Every public route, with a `fallbackChannel` variant of generate, in the order an input
+/// runs through them.
 const PATHS: [&str; 8] = [
+    "/auth/v1/otp/validate",
+    "/auth/v1/web/otp/validate",
     "/auth/v1/token/generate",
     "/auth/v1/web/token/generate",
     "/auth/v1/otp/generate",
     "/auth/v1/web/otp/generate",
     "/auth/v1/otp/generate?fallbackChannel=EMAIL",
     "/auth/v1/web/otp/generate?fallbackChannel=WHATSAPP",
-    "/auth/v1/otp/validate",
-    "/auth/v1/web/otp/validate",
 ];
 
 struct World {
@@ -151,7 +156,7 @@ fn signed_brand() -> Brand {
     brand
 }
 
-/// Back to the same state before every request: the clock at `NOW`, what the previous input
+/// Back to the same state before every input: the clock at `NOW`, what the previous input
 /// wrote swept away (a sweep far in the future removes every session, nonce, usage and log
 /// record), the outbox drained, and the fixed sessions written afresh.
 fn reset(w: &World) {
@@ -237,8 +242,8 @@ fuzz_target!(|body: &[u8]| {
         }
         _ => None,
     };
+    reset(w);
     for path in PATHS {
-        reset(w);
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
