@@ -34,8 +34,10 @@ sed -e 's|^# dataDir = "/var/lib/otpd"|# The systemd unit sets the data director
     -e 's|^demoBrand = true|demoBrand = false|' \
     config.example.toml > "$out/otpd.toml"
 grep -q '^demoBrand = false' "$out/otpd.toml"
-# The package's binary is copied here, so it is the same asset whichever profile built it.
+# The package's binary is copied here, so it is the same asset whichever profile built it, and
+# stripped of symbols as Debian packages are (cargo-deb strips only what it builds itself).
 cp "$otpd" "$out/otpd"
+strip --strip-unneeded "$out/otpd"
 "$otpd" manpage | gzip -9n > "$out/otpd.1.gz"
 "$otpd" completions bash > "$out/otpd.bash"
 "$otpd" completions zsh > "$out/_otpd"
