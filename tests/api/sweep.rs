@@ -145,3 +145,72 @@ async fn a_delivery_ending_after_its_record_was_swept_leaves_nothing() {
         .unwrap();
     assert_eq!(log().await, before);
 }
+
+/// On PostgreSQL a sweep deletes in batches until none is left, skipping (not waiting for) a
+/// row a request holds, and two sweeps at once (two nodes) remove each row once between them.
+#[tokio::test]
+async fn a_postgresql_sweep_deletes_in_batches_and_skips_locked_rows() {
+    let Some(server) = postgres_server() else {
+        eprintln!("not run on the embedded store: tests PostgreSQL's sweep");
+        return;
+    };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path().to_path_buf());
+    let database = fresh_database(&server).await;
+    config.store_url = Some(otpd::domain::channel::Secret::new(database.clone()));
+    let app = spawn_with(config, dir).await;
+    let store = &app.services().store;
+    let connect = async || {
+        let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    };
+    let (db, locker) = (connect().await, connect().await);
+    let now = app.clock.now_ms();
+    // More expired sessions than two of the sweep's batches hold, and one still live.
+    let expired: i64 = 12_001;
+    db.execute(
+        "INSERT INTO sessions (id, expires_ms, body)
+         SELECT 'P-sweep-' || g, $1, '\\x00'::bytea FROM generate_series(1, $2::int8) g",
+        &[&(now - 1), &expired],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO sessions (id, expires_ms, body) VALUES ('P-live', $1, '\\x00'::bytea)",
+        &[&(now + 60_000)],
+    )
+    .await
+    .unwrap();
+    // A request holds one expired session.
+    locker
+        .batch_execute("BEGIN; SELECT 1 FROM sessions WHERE id = 'P-sweep-7' FOR UPDATE")
+        .await
+        .unwrap();
+
+    let retention = 90 * 86_400_000;
+    let (a, b) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(store.sweep(now, retention), store.sweep(now, retention))
+    })
+    .await
+    .expect("the sweeps end while a row is locked");
+    let removed = a.unwrap() + b.unwrap();
+    assert_eq!(i64::try_from(removed).unwrap(), expired - 1);
+    let left = async || {
+        let rows = db
+            .query("SELECT id FROM sessions ORDER BY id", &[])
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(left().await, ["P-live", "P-sweep-7"]);
+
+    // Let go, the held session goes at the next sweep; the live one stays.
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(store.sweep(now, retention).await.unwrap(), 1);
+    assert_eq!(left().await, ["P-live"]);
+}
