@@ -150,6 +150,26 @@ pub async fn fresh_database(server: &str) -> String {
     format!("{base}/{name}?sslmode=disable")
 }
 
+/// A test server on a fresh database of the PostgreSQL `server`, and a client of that
+/// database, for tests that look at (or hold) rows behind the server's back.
+pub async fn spawn_on_fresh_database(server: &str) -> (TestApp, tokio_postgres::Client) {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path().to_path_buf());
+    let database = fresh_database(server).await;
+    config.store_url = Some(Secret::new(database.clone()));
+    let app = spawn_with(config, dir).await;
+    (app, database_client(&database).await)
+}
+
+/// A client of the PostgreSQL database at `url`.
+pub async fn database_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     spawn_with(test_config(dir.path().to_path_buf()), dir).await

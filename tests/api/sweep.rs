@@ -154,20 +154,10 @@ async fn a_postgresql_sweep_deletes_in_batches_and_skips_locked_rows() {
         eprintln!("not run on the embedded store: tests PostgreSQL's sweep");
         return;
     };
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path().to_path_buf());
-    let database = fresh_database(&server).await;
-    config.store_url = Some(otpd::domain::channel::Secret::new(database.clone()));
-    let app = spawn_with(config, dir).await;
+    let (app, db) = spawn_on_fresh_database(&server).await;
     let store = &app.services().store;
-    let connect = async || {
-        let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-    };
-    let (db, locker) = (connect().await, connect().await);
+    // Another connection, for a request's transaction.
+    let locker = database_client(app.config.store_url.as_ref().unwrap().expose()).await;
     let now = app.clock.now_ms();
     // More expired sessions than two of the sweep's batches hold, and one still live.
     let expired: i64 = 12_001;

@@ -39,6 +39,8 @@ impl PgStore {
         each: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let mut client = self.pool.get().await?;
+        // What this node counted goes into the backup too.
+        self.counts.write_out(&client).await?;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

@@ -88,6 +88,7 @@ impl PgStore {
     /// stored): what a leak test searches.
     pub async fn raw_records(&self) -> Result<Vec<(String, RawRecords)>, StoreError> {
         let client = self.pool.get().await?;
+        self.counts.write_out(&client).await?;
         let mut out = Vec::new();
         for (table, binary) in TABLES {
             let binary = binary.map_or_else(|| "NULL::bytea".to_owned(), |c| format!("t.{c}"));

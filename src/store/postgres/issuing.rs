@@ -203,7 +203,7 @@ impl PgStore {
             };
             match attempt.await {
                 Ok(Ok(())) => {
-                    self.count_outcome(&client, input.log).await?;
+                    self.count_outcome(input.log);
                     return Ok(Ok(()));
                 }
                 Ok(Err(refusal)) => return Ok(Err(refusal)),

@@ -1,7 +1,6 @@
 //! The issuance log (paged with the selection pushed into SQL), the dashboard's hourly
 //! counters, and the audit trail.
 
-use deadpool_postgres::Client;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_postgres::types::ToSql;
@@ -9,34 +8,29 @@ use tokio_postgres::types::ToSql;
 use super::PgStore;
 use super::issuing::insert_log;
 use crate::domain::audit::AuditEntry;
-use crate::domain::stats::{Counter, delivery_counter, hour_of, outcome_counter};
+use crate::domain::stats::{Counter, delivery_counter, outcome_counter};
 use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord, OutboxJob};
 use crate::store::{AuditSelection, Finished, LogSelection, StatRow, StoreError, records};
 
 impl PgStore {
-    /// Adds one to a brand's counter in the hour of `at_ms`.
-    async fn count(&self, at_ms: i64, brand: &str, counter: Counter) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        count_on(&client, at_ms, brand, counter).await
+    /// Adds one to a brand's counter in the hour of `at_ms` (in memory until the next
+    /// write-out, see `counts.rs`).
+    fn count(&self, at_ms: i64, brand: &str, counter: Counter) {
+        self.counts.add(at_ms, brand, counter);
     }
 
     /// The count an issuance record's outcome adds (after the issuing commit, as the embedded
-    /// engine does: a crash in between loses one count on the dashboard, never a code), on a
-    /// connection the caller holds: taking a second one from the pool while holding one could
-    /// leave every connection waiting for another.
-    pub(super) async fn count_outcome(
-        &self,
-        client: &Client,
-        r: &IssuanceRecord,
-    ) -> Result<(), StoreError> {
-        count_on(client, r.time_ms, &r.brand, outcome_counter(r)).await
+    /// engine does: a crash in between loses one count on the dashboard, never a code).
+    pub(super) fn count_outcome(&self, r: &IssuanceRecord) {
+        self.count(r.time_ms, &r.brand, outcome_counter(r));
     }
 
     pub async fn record_refusal(&self, r: &IssuanceRecord) -> Result<(), StoreError> {
         let body = records::encode_log(r)?;
         let client = self.pool.get().await?;
         insert_log(&client, r, &body).await?;
-        self.count_outcome(&client, r).await
+        self.count_outcome(r);
+        Ok(())
     }
 
     /// Changes one log record under its row lock; returns it as it was (None: no record). The
@@ -154,7 +148,7 @@ impl PgStore {
             && !before.delivery.is_final()
             && let Some(counter) = delivery_counter(status, channel)
         {
-            self.count(now_ms, &before.brand, counter).await?;
+            self.count(now_ms, &before.brand, counter);
         }
         Ok(())
     }
@@ -164,8 +158,7 @@ impl PgStore {
         if let Some(before) = before
             && !before.validated
         {
-            self.count(now_ms, &before.brand, Counter::Validated)
-                .await?;
+            self.count(now_ms, &before.brand, Counter::Validated);
         }
         Ok(())
     }
@@ -228,6 +221,8 @@ impl PgStore {
         let from = i32::try_from(from_hour).unwrap_or(i32::MAX);
         let to = i32::try_from(to_hour).unwrap_or(i32::MAX);
         let client = self.pool.get().await?;
+        // What this node counted is in the table before it is read.
+        self.counts.write_out(&client).await?;
         let rows = client
             .query(
                 "SELECT hour, brand, counter, count FROM stats WHERE hour BETWEEN $1 AND $2
@@ -302,23 +297,3 @@ pub(super) fn audit_entry_of(r: &tokio_postgres::Row) -> AuditEntry {
 }
 
 pub(super) const AUDIT_COLUMNS: &str = "seq, at_ms, actor, action, brand, target, before, after";
-
-/// Adds one to a brand's counter in the hour of `at_ms`, on `client`.
-async fn count_on(
-    client: &Client,
-    at_ms: i64,
-    brand: &str,
-    counter: Counter,
-) -> Result<(), StoreError> {
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO stats (hour, brand, counter, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (hour, brand, counter) DO UPDATE SET count = stats.count + 1",
-        )
-        .await?;
-    let hour = i32::try_from(hour_of(at_ms)).unwrap_or(i32::MAX);
-    client
-        .execute(&stmt, &[&hour, &brand, &counter.name()])
-        .await?;
-    Ok(())
-}

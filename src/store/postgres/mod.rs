@@ -15,6 +15,7 @@
 //! an advisory lock; a database newer than this otpd is refused.
 
 mod admin;
+mod counts;
 mod export;
 mod housekeeping;
 mod import;
@@ -57,6 +58,8 @@ pub struct PgStore {
     brands: BrandCache,
     /// How long a claimed delivery job stays with its node before another may take it.
     lease_ms: i64,
+    /// The dashboard's counts not yet in the database (see `counts.rs`).
+    counts: Arc<counts::Counts>,
     stop: watch::Sender<bool>,
 }
 
@@ -144,6 +147,7 @@ impl PgStore {
             keys,
             brands: BrandCache::default(),
             lease_ms,
+            counts: Arc::default(),
             stop,
         };
         store.migrate().await?;
@@ -155,6 +159,11 @@ impl PgStore {
             ),
             e => e,
         })?;
+        let counts = store
+            .counts
+            .clone()
+            .keep_writing(store.pool.clone(), stopped.clone());
+        tokio::spawn(counts);
         tokio::spawn(store.clone().follow_brands(config, tls, stopped));
         Ok(store)
     }
@@ -279,11 +288,16 @@ impl PgStore {
         self.brands.put(brand);
     }
 
-    /// Stops following brand changes and closes the pool.
+    /// Stops following brand changes, adds the last counts into the database and closes the
+    /// pool.
     pub async fn close(&self) -> Result<(), StoreError> {
         let _ = self.stop.send(true);
+        let counted = match self.pool.get().await {
+            Ok(client) => self.counts.write_out(&client).await,
+            Err(e) => Err(e.into()),
+        };
         self.pool.close();
-        Ok(())
+        counted
     }
 
     /// Readiness: the database answers and accepts a write.

@@ -154,3 +154,36 @@ async fn days_are_counted_in_the_asked_time_zone() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["error"]["field"], "timeZone");
 }
+
+/// On PostgreSQL a node counts in memory and adds its counts into the table by itself, about
+/// twice a second, without a reader asking first (another node's dashboard reads the table).
+#[tokio::test]
+async fn postgresql_counts_reach_the_table_without_a_reader() {
+    use crate::helpers::{postgres_server, spawn_on_fresh_database};
+    let Some(server) = postgres_server() else {
+        eprintln!("not run on the embedded store: tests PostgreSQL's counting");
+        return;
+    };
+    let (app, db) = spawn_on_fresh_database(&server).await;
+    let s = app.session("MOBILE", A).await;
+    assert_eq!(code(&app.generate("MOBILE", A, &s).await.1), 200);
+    let s = app.session("MOBILE", C).await;
+    assert_eq!(code(&app.generate("MOBILE", C, &s).await.1), 200);
+
+    let mut issued = 0;
+    for _ in 0..200 {
+        issued = db
+            .query_one(
+                "SELECT coalesce(sum(count), 0)::int8 FROM stats WHERE counter LIKE 'issued.%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if issued == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(issued, 2, "the two issued codes are counted in the table");
+}
