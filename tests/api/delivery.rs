@@ -502,3 +502,88 @@ async fn deliveries_that_end_together_are_each_recorded_and_counted_once() {
         .sum();
     assert_eq!(sent, CODES as u64, "the dashboard's sent count");
 }
+
+/// On PostgreSQL the outbox worker ends the jobs that finished meanwhile in one transaction:
+/// each job goes, a readable record takes its last step and counts, a record swept meanwhile
+/// leaves its job ended, and an unreadable one is left as it is and reported after the rest.
+#[tokio::test]
+async fn postgresql_ends_a_batch_of_jobs_whatever_their_records() {
+    let Some(server) = postgres_server() else {
+        eprintln!("not run on the embedded store: tests PostgreSQL's batched finish");
+        return;
+    };
+    let (app, db) = spawn_on_fresh_database(&server).await;
+    let store = &app.services().store;
+    // Every first try fails: the jobs wait in the outbox for their retry (on the test's clock).
+    app.capture.failing.store(true, Ordering::SeqCst);
+    let customers = ["84903000001", "84903000002", "84903000003"];
+    for customer in customers {
+        let session = app.session("MOBILE", customer).await;
+        assert_eq!(app.generate("MOBILE", customer, &session).await.0, 200);
+    }
+    let mut records = Vec::new();
+    for _ in 0..500 {
+        records = app.log_records().await;
+        if records.iter().filter(|r| r.attempts.len() == 1).count() == customers.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(records.iter().all(|r| r.attempts.len() == 1), "{records:?}");
+    // The test claims them, as a worker would once they are due.
+    let jobs = store
+        .claim_jobs(app.clock.now_ms() + 120_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), customers.len());
+    let (kept, swept, damaged) = (jobs[0].log_id, jobs[1].log_id, jobs[2].log_id);
+    db.execute("DELETE FROM issuance_log WHERE id = $1", &[&swept])
+        .await
+        .unwrap();
+    db.execute(
+        "UPDATE issuance_log SET body = '\\x00'::bytea WHERE id = $1",
+        &[&damaged],
+    )
+    .await
+    .unwrap();
+
+    let now = app.clock.now_ms();
+    let done: Vec<_> = jobs
+        .into_iter()
+        .map(|job| otpd::store::Finished {
+            attempt: Some(otpd::domain::DeliveryAttempt {
+                time_ms: now,
+                channel: job.channel,
+                ok: true,
+                provider_status: Some("sent".into()),
+                error: None,
+            }),
+            job,
+            status: DeliveryStatus::Sent,
+        })
+        .collect();
+    let ended = store.finish_deliveries(&done, now).await;
+    assert!(ended.is_err(), "the unreadable record is reported");
+
+    assert_eq!(store.queued_jobs().await.unwrap(), 0, "every job ended");
+    let record = store.log_record(kept).await.unwrap().unwrap();
+    assert_eq!(record.delivery, DeliveryStatus::Sent);
+    assert_eq!(record.attempts.len(), 2);
+    assert!(store.log_record(swept).await.unwrap().is_none());
+    let body: Vec<u8> = db
+        .query_one("SELECT body FROM issuance_log WHERE id = $1", &[&damaged])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(body, [0], "the unreadable record is left as it was");
+    let hour = u32::try_from(now / 3_600_000).unwrap();
+    let sent: u64 = store
+        .stats(hour - 1, hour + 1)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|row| row.counter == Counter::Sent(ChannelKind::Sms))
+        .map(|row| row.count)
+        .sum();
+    assert_eq!(sent, 1, "the readable record's delivery counts once");
+}

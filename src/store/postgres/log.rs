@@ -1,15 +1,16 @@
 //! The issuance log (paged with the selection pushed into SQL), the dashboard's hourly
 //! counters, and the audit trail.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
-use tokio::task::JoinSet;
 use tokio_postgres::types::ToSql;
 
-use super::PgStore;
-use super::issuing::insert_log;
+use super::issuing::{Failure, insert_log};
+use super::{PgStore, TRIES, back_off, retryable};
 use crate::domain::audit::AuditEntry;
 use crate::domain::stats::{Counter, delivery_counter, outcome_counter};
-use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord, OutboxJob};
+use crate::domain::{ChannelKind, DeliveryAttempt, DeliveryStatus, IssuanceRecord};
 use crate::store::{AuditSelection, Finished, LogSelection, StatRow, StoreError, records};
 
 impl PgStore {
@@ -33,23 +34,14 @@ impl PgStore {
         Ok(())
     }
 
-    /// Changes one log record under its row lock; returns it as it was (None: no record). The
-    /// outbox job `done` names is deleted in the same transaction, even when the record is gone
-    /// (swept) or unreadable: the job has ended either way.
+    /// Changes one log record under its row lock; returns it as it was (None: no record).
     async fn update_log(
         &self,
         id: uuid::Uuid,
-        done: Option<&OutboxJob>,
         change: impl FnOnce(&mut IssuanceRecord) + Send,
     ) -> Result<Option<IssuanceRecord>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        if let Some(job) = done {
-            let delete = tx
-                .prepare_cached("DELETE FROM outbox WHERE id = $1 AND due_ms = $2")
-                .await?;
-            tx.execute(&delete, &[&job.id, &job.due_ms]).await?;
-        }
         let select = tx
             .prepare_cached("SELECT body FROM issuance_log WHERE id = $1 FOR UPDATE")
             .await?;
@@ -83,6 +75,114 @@ impl PgStore {
         Ok(Some(before))
     }
 
+    /// Ends claimed jobs in one transaction: each deleted, its record's delivery brought to its
+    /// end; then each status that ends a delivery counts once. The records are locked in id
+    /// order, so finishers of several nodes cannot deadlock; the whole step is tried again on a
+    /// serialization failure or a deadlock. A record gone (swept) leaves its job ended; an
+    /// unreadable one is left as it is (its job still ends) and reported once the others are
+    /// counted.
+    pub async fn finish_deliveries(
+        &self,
+        done: &[Finished],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let mut tries = 0;
+        let mut before = loop {
+            tries += 1;
+            match self.end_jobs(done).await {
+                Ok(before) => break before,
+                Err(Failure::Db(e)) if retryable(&e) && tries < TRIES => back_off(tries).await,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let mut result = Ok(());
+        for f in done {
+            // Taken out: a record named twice counts once.
+            match before.remove(&f.job.log_id) {
+                Some(Ok(r)) => {
+                    if !r.delivery.is_final()
+                        && let Some(counter) = delivery_counter(f.status, f.job.channel)
+                    {
+                        self.count(now_ms, &r.brand, counter);
+                    }
+                }
+                Some(Err(e)) => result = result.and(Err(e)),
+                None => {}
+            }
+        }
+        result
+    }
+
+    /// [`Self::finish_deliveries`]' transaction; returns each record as it was (or why it could
+    /// not be read), by id.
+    async fn end_jobs(
+        &self,
+        done: &[Finished],
+    ) -> Result<HashMap<uuid::Uuid, Result<IssuanceRecord, StoreError>>, Failure> {
+        let mut client = self.pool.get().await.map_err(StoreError::from)?;
+        let tx = client.transaction().await?;
+        let (jobs, dues): (Vec<_>, Vec<_>) = done.iter().map(|f| (f.job.id, f.job.due_ms)).unzip();
+        let delete = tx
+            .prepare_cached(
+                "DELETE FROM outbox o USING UNNEST($1::uuid[], $2::int8[]) AS d(id, due_ms)
+                 WHERE o.id = d.id AND o.due_ms = d.due_ms",
+            )
+            .await?;
+        tx.execute(&delete, &[&jobs, &dues]).await?;
+        let ids: Vec<_> = done.iter().map(|f| f.job.log_id).collect();
+        let select = tx
+            .prepare_cached(
+                "SELECT id, body FROM issuance_log WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            )
+            .await?;
+        let before: HashMap<uuid::Uuid, _> = tx
+            .query(&select, &[&ids])
+            .await?
+            .iter()
+            .map(|row| (row.get(0), records::decode_log(row.get(1))))
+            .collect();
+        let mut after: HashMap<uuid::Uuid, IssuanceRecord> = HashMap::new();
+        for f in done {
+            let id = f.job.log_id;
+            let Some(Ok(r)) = before.get(&id) else {
+                continue;
+            };
+            let r = after.entry(id).or_insert_with(|| r.clone());
+            r.delivery = f.status;
+            r.channel = Some(f.job.channel);
+            if let Some(a) = &f.attempt {
+                r.attempts.push(a.clone());
+            }
+        }
+        let mut ids = Vec::with_capacity(after.len());
+        let mut channels = Vec::with_capacity(after.len());
+        let mut statuses = Vec::with_capacity(after.len());
+        let mut bodies = Vec::with_capacity(after.len());
+        for (id, r) in &after {
+            ids.push(*id);
+            channels.push(r.channel.map(ChannelKind::as_str));
+            statuses.push(r.delivery.as_str());
+            bodies.push(records::encode_log(r)?);
+        }
+        let update = tx
+            .prepare_cached(
+                "UPDATE issuance_log l SET channel = u.channel, delivery = u.delivery, body = u.body
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bytea[])
+                     AS u(id, channel, delivery, body)
+                 WHERE l.id = u.id",
+            )
+            .await?;
+        tx.execute(&update, &[&ids, &channels, &statuses, &bodies])
+            .await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    /// A delivery step that does not end its job (a retry): the record's status, channel and
+    /// attempt; a status that ends the delivery counts once, at `now_ms`.
     pub async fn record_delivery(
         &self,
         id: uuid::Uuid,
@@ -91,52 +191,9 @@ impl PgStore {
         attempt: Option<&DeliveryAttempt>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.delivery_step(None, id, status, channel, attempt, now_ms)
-            .await
-    }
-
-    /// Ends claimed jobs, each in a transaction of its own that deletes it and records how its
-    /// delivery ended; side by side, on as many connections as the pool lends. The first
-    /// failure is the answer, once every job had its try.
-    pub async fn finish_deliveries(
-        &self,
-        done: &[Finished],
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let mut ending = JoinSet::new();
-        for f in done.iter().cloned() {
-            let this = self.clone();
-            ending.spawn(async move {
-                let (job, channel) = (&f.job, f.job.channel);
-                let attempt = f.attempt.as_ref();
-                this.delivery_step(Some(job), job.log_id, f.status, channel, attempt, now_ms)
-                    .await
-            });
-        }
-        let mut result = Ok(());
-        while let Some(ended) = ending.join_next().await {
-            let ended = ended
-                .map_err(|e| StoreError::Engine(format!("ending a delivery job failed: {e}")))
-                .and_then(|r| r);
-            result = result.and(ended);
-        }
-        result
-    }
-
-    /// A delivery step: the record's status, channel and attempt (and the job `done` deleted);
-    /// a status that ends the delivery counts once, at `now_ms`.
-    async fn delivery_step(
-        &self,
-        done: Option<&OutboxJob>,
-        id: uuid::Uuid,
-        status: DeliveryStatus,
-        channel: ChannelKind,
-        attempt: Option<&DeliveryAttempt>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
         let attempt = attempt.cloned();
         let before = self
-            .update_log(id, done, move |r| {
+            .update_log(id, move |r| {
                 r.delivery = status;
                 r.channel = Some(channel);
                 if let Some(a) = attempt {
@@ -154,7 +211,7 @@ impl PgStore {
     }
 
     pub async fn record_validated(&self, id: uuid::Uuid, now_ms: i64) -> Result<(), StoreError> {
-        let before = self.update_log(id, None, |r| r.validated = true).await?;
+        let before = self.update_log(id, |r| r.validated = true).await?;
         if let Some(before) = before
             && !before.validated
         {
