@@ -13,6 +13,7 @@
 
 pub mod backup;
 mod embedded;
+mod pending_counts;
 mod postgres;
 mod records;
 

@@ -3,11 +3,11 @@
 //! `domain::stats`) in memory, [`Counts`], and added into the tree by the next flush; read
 //! as a range of hours.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::{EmbeddedStore, StatRow, StoreError, kv};
-use crate::domain::stats::{Counter, hour_of};
+use crate::domain::stats::Counter;
+use crate::store::pending_counts::PendingCounts;
 
 pub(super) fn stat_key(hour: u32, brand: &str, counter: Counter) -> Vec<u8> {
     let name = counter.name();
@@ -41,7 +41,7 @@ pub(super) fn add(old: Option<&[u8]>, n: u64) -> [u8; 8] {
 pub(super) struct Counts {
     db: kv::Db,
     tree: kv::Tree,
-    pending: Mutex<HashMap<Vec<u8>, u64>>,
+    pending: PendingCounts,
     /// Held while counts taken from `pending` are being written: a reader's write-out waits
     /// for one under way, so that it then reads every count added before it asked.
     writing: Mutex<()>,
@@ -52,44 +52,36 @@ impl Counts {
         Self {
             db,
             tree,
-            pending: Mutex::default(),
+            pending: PendingCounts::default(),
             writing: Mutex::default(),
         }
     }
 
     /// Adds one to a brand's counter in the hour of `at_ms`.
     pub(super) fn add(&self, at_ms: i64, brand: &str, counter: Counter) {
-        let key = stat_key(hour_of(at_ms), brand, counter);
-        *self.lock().entry(key).or_default() += 1;
+        self.pending.add(at_ms, brand, counter);
     }
 
     /// Adds the pending counts into the tree; they stay pending when that fails. Every count
     /// added before the call is in the tree when it returns `Ok`.
     pub(super) fn write_out(&self) -> Result<(), StoreError> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
-        let pending = std::mem::take(&mut *self.lock());
+        let pending = self.pending.take();
         if pending.is_empty() {
             return Ok(());
         }
         let written = self.db.write(|tx| {
-            for (key, n) in &pending {
-                let old = tx.get(&self.tree, key)?;
-                tx.insert(&self.tree, key.as_slice(), add(old.as_deref(), *n));
+            for ((hour, brand, counter), n) in &pending {
+                let key = stat_key(*hour, brand, *counter);
+                let old = tx.get(&self.tree, &key)?;
+                tx.insert(&self.tree, key, add(old.as_deref(), *n));
             }
             Ok::<_, StoreError>(())
         });
         if written.is_err() {
-            let mut now = self.lock();
-            for (key, n) in pending {
-                *now.entry(key).or_default() += n;
-            }
+            self.pending.put_back(pending);
         }
         written
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, u64>> {
-        // A map of counters stays consistent whatever panicked while holding it.
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

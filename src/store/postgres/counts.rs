@@ -6,26 +6,23 @@
 //! brand, on every node, wait for the previous one's commit on the same row. A node that
 //! crashes loses the counts of its last half second at most: never a code, a charge or a limit.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::Client;
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Client, Pool};
 use tokio::sync::watch;
 
-use crate::domain::stats::{Counter, hour_of};
+use crate::domain::stats::Counter;
 use crate::store::StoreError;
+use crate::store::pending_counts::PendingCounts;
 
 /// How often a node adds what it counted into the table.
 const WRITE_EVERY: Duration = Duration::from_millis(500);
 
-type Pending = HashMap<(u32, String, Counter), u64>;
-
 /// Counts not yet in the `stats` table.
 #[derive(Default)]
 pub(super) struct Counts {
-    pending: Mutex<Pending>,
+    pending: PendingCounts,
     /// Held while counts taken from `pending` are being written: a reader's write-out waits
     /// for one under way, so that it then reads every count its node added before it asked.
     writing: tokio::sync::Mutex<()>,
@@ -34,17 +31,14 @@ pub(super) struct Counts {
 impl Counts {
     /// Adds one to a brand's counter in the hour of `at_ms`.
     pub(super) fn add(&self, at_ms: i64, brand: &str, counter: Counter) {
-        *self
-            .lock()
-            .entry((hour_of(at_ms), brand.to_owned(), counter))
-            .or_default() += 1;
+        self.pending.add(at_ms, brand, counter);
     }
 
     /// Adds the pending counts into the table in one statement; they stay pending when that
     /// fails. Every count added before the call is in the table when it returns `Ok`.
     pub(super) async fn write_out(&self, client: &Client) -> Result<(), StoreError> {
         let _writing = self.writing.lock().await;
-        let pending = std::mem::take(&mut *self.lock());
+        let pending = self.pending.take();
         if pending.is_empty() {
             return Ok(());
         }
@@ -74,10 +68,7 @@ impl Counts {
         }
         .await;
         if written.is_err() {
-            let mut now = self.lock();
-            for (key, n) in pending {
-                *now.entry(key).or_default() += n;
-            }
+            self.pending.put_back(pending);
         }
         written
     }
@@ -90,7 +81,7 @@ impl Counts {
                 () = tokio::time::sleep(WRITE_EVERY) => {}
                 _ = stop.changed() => return,
             }
-            if self.lock().is_empty() {
+            if self.pending.is_empty() {
                 continue;
             }
             let written = match pool.get().await {
@@ -101,10 +92,5 @@ impl Counts {
                 tracing::warn!(error = %e, "adding the dashboard's counts into the database failed (kept for the next try)");
             }
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
-        // A map of counters stays consistent whatever panicked while holding it.
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
