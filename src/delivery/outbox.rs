@@ -118,12 +118,13 @@ impl Outbox {
             };
             let this = self.clone();
             let ends = ends.clone();
-            tokio::spawn(async move {
+            // Boxed, as a request's task is (`http::public`): a send's state machine is large.
+            tokio::spawn(Box::pin(async move {
                 this.deliver(job, &ends).await;
                 drop(permit);
                 // A worker is free: claim the next due jobs now, not at the next poll.
                 this.wake.notify_one();
-            });
+            }));
         }
     }
 

@@ -334,11 +334,13 @@ async fn handle(
     let s = s.clone();
     match items {
         Items::One(obj) => {
-            let one = tokio::spawn(async move {
+            // Boxed: the task is the answer's whole state machine, several kilobytes that
+            // would otherwise be copied at each step of the spawn.
+            let one = tokio::spawn(Box::pin(async move {
                 let answer = answer_one(&s, op, &ctx, &obj).await;
                 drop(slot);
                 answer
-            });
+            }));
             let answer = match one.await {
                 Ok(answer) => answer,
                 Err(e) => {
@@ -356,11 +358,11 @@ async fn handle(
         }
         Items::Batch(objs) => {
             // Never part-way: the batch runs to its end as one task.
-            let batch = tokio::spawn(async move {
+            let batch = tokio::spawn(Box::pin(async move {
                 let bodies = answer_batch(&s, op, &ctx, &objs).await;
                 drop(slot);
                 bodies
-            });
+            }));
             match batch.await {
                 Ok(bodies) => (StatusCode::OK, Json(bodies)).into_response(),
                 Err(e) => {
