@@ -10,7 +10,7 @@ use crate::domain::{
     ApiCode, BrandName, Flow, Identifier, IdentifierType, Refusal, Session, SessionId,
     SignedEndpoint,
 };
-use crate::store::LoadedBrand;
+use crate::store::{LoadedBrand, ReadSession};
 
 /// The parsed common part of a request.
 pub struct Common {
@@ -96,12 +96,12 @@ impl Services {
         c: &Common,
         ctx: &RequestContext,
         now_ms: i64,
-    ) -> Result<Session, Refusal> {
+    ) -> Result<ReadSession, Refusal> {
         let id =
             SessionId::parse(raw_id).map_err(|e| Refusal::invalid(format!("sessionId: {e}")))?;
         let session = self
             .store
-            .session(&id)
+            .read_session(&id)
             .await
             .map_err(|e| super::internal(ctx.operation.internal_code(), "reading a session", &e))?
             .filter(|s| now_ms < s.expires_ms && s.flow == ctx.flow)

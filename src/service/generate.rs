@@ -266,7 +266,7 @@ impl Services {
             Ok(IssueWrite { session, usage })
         };
         let input = IssueInput {
-            session_id: &session.id,
+            session: &session,
             brand: &c.brand.brand.name,
             destination: destination.as_ref(),
             job: job.as_ref(),

@@ -143,9 +143,39 @@ pub struct IssueWrite {
     pub usage: Option<Usage>,
 }
 
+/// A session as read before the transaction that issues its code ([`Store::read_session`]).
+/// On the embedded store it carries its key's write stamp, taken before the read: when no
+/// write to the session has committed since, the issuing transaction takes it as read instead
+/// of reading it again. Elsewhere (PostgreSQL, or one made by [`ReadSession::unstamped`]) the
+/// transaction reads the session again, locked.
+#[derive(Clone, Debug)]
+pub struct ReadSession {
+    session: Session,
+    stamp: Option<embedded::Stamp>,
+}
+
+impl ReadSession {
+    /// A session the issuing transaction will read again.
+    pub fn unstamped(session: Session) -> Self {
+        Self {
+            session,
+            stamp: None,
+        }
+    }
+}
+
+impl std::ops::Deref for ReadSession {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
 /// Everything [`Store::issue`] needs besides the decision.
 pub struct IssueInput<'a> {
-    pub session_id: &'a SessionId,
+    /// The session as the request's checks read it.
+    pub session: &'a ReadSession,
     pub brand: &'a BrandName,
     /// The customer whose usage is charged and whose history the record joins; `None` only
     /// for a test identifier without one (it charges nothing).
@@ -548,6 +578,14 @@ impl Store {
         match &self.engine {
             Engine::Embedded(s) => s.session(id),
             Engine::Postgres(p) => p.session(id).await,
+        }
+    }
+
+    /// A session for the request that may issue its code (see [`ReadSession`]).
+    pub async fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
+        match &self.engine {
+            Engine::Embedded(s) => s.read_session(id),
+            Engine::Postgres(p) => Ok(p.session(id).await?.map(ReadSession::unstamped)),
         }
     }
 

@@ -408,22 +408,10 @@ impl EmbeddedStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{NOW, issue_on, open, session};
     use super::*;
-    use crate::domain::{
-        BrandName, ChannelKind, DeliveryStatus, Destination, Flow, Identifier, IdentifierType,
-        IssuanceRecord, Session, SessionId,
-    };
-    use crate::store::{Durability, IssueInput, IssueWrite, OnDamage};
-
-    const NOW: i64 = 1_800_000_000_000;
-
-    /// Opens a store in `dir/store`: its manifest goes beside it, inside `dir`, so that
-    /// nothing is left behind when the test's directory is removed.
-    fn open(dir: &std::path::Path) -> EmbeddedStore {
-        let keys = Arc::new(crate::secrets::ServerKeys::for_tests());
-        let store = dir.join("store");
-        EmbeddedStore::open(&store, Durability::Periodic, keys, OnDamage::Refuse).unwrap()
-    }
+    use crate::domain::DeliveryStatus;
+    use crate::store::ReadSession;
 
     /// Issues one code whose delivery job is due at `NOW`, as otp/generate does.
     fn issue(store: &EmbeddedStore) -> OutboxJob {
@@ -431,68 +419,7 @@ mod tests {
     }
 
     fn issue_at(store: &EmbeddedStore, due_ms: i64) -> OutboxJob {
-        let brand = BrandName::parse("ACME").unwrap();
-        let to = Destination::mobile("84901234567").unwrap();
-        let session = Session {
-            id: SessionId::new_random(),
-            brand: brand.clone(),
-            identifier: Identifier::parse(IdentifierType::Mobile, "84901234567").unwrap(),
-            device: None,
-            flow: Flow::Web,
-            created_ms: NOW,
-            expires_ms: NOW + 600_000,
-            mobile: None,
-            email: None,
-            code: None,
-            failed_attempts: 0,
-            consumed: false,
-        };
-        let log = IssuanceRecord {
-            id: uuid::Uuid::now_v7(),
-            time_ms: NOW,
-            brand: brand.to_string(),
-            path: "/auth/v1/web/otp/generate".into(),
-            identifier_type: "MOBILE".into(),
-            identifier: "84901234567".into(),
-            destination: Some(to.key()),
-            device_id: None,
-            session_id: Some(session.id.to_string()),
-            client_addr: "127.0.0.1".into(),
-            outcome: 200,
-            channel: Some(ChannelKind::Sms),
-            delivery: DeliveryStatus::Queued,
-            test: false,
-            attempts: Vec::new(),
-            validated: false,
-        };
-        let job = OutboxJob {
-            id: uuid::Uuid::new_v4(),
-            log_id: log.id,
-            brand: brand.clone(),
-            channel: ChannelKind::Sms,
-            destination: to.clone(),
-            sealed_code: vec![1, 2, 3],
-            locale: None,
-            code_expires_ms: NOW + 300_000,
-            attempts: 0,
-            fallbacks: Vec::new(),
-            due_ms,
-        };
-        let input = IssueInput {
-            session_id: &session.id,
-            brand: &brand,
-            destination: Some(&to),
-            job: Some(&job),
-            log: &log,
-        };
-        let write = |_: Option<&Session>, _: Option<&_>, _: Option<u32>| {
-            Ok(IssueWrite {
-                session: session.clone(),
-                usage: None,
-            })
-        };
-        store.issue(&input, write).unwrap().unwrap();
-        job
+        issue_on(store, &ReadSession::unstamped(session()), due_ms).0
     }
 
     fn ids(jobs: &[OutboxJob]) -> Vec<uuid::Uuid> {

@@ -41,6 +41,13 @@ pub fn reads(name: &str) -> Reads {
     }
 }
 
+/// Whether the tree `name` keeps write stamps (`kv::Tree::stamp`): the sessions, which the
+/// issuing transaction takes as read before the signature check when none was written since
+/// (`EmbeddedStore::issue`).
+pub fn stamped(name: &str) -> bool {
+    name == "sessions"
+}
+
 pub fn brand(name: &BrandName) -> Vec<u8> {
     name.as_str().as_bytes().to_vec()
 }

@@ -10,8 +10,10 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::Hasher;
 use std::ops::RangeBounds;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A key or value as fjall hands it out (reference-counted: cloning copies no bytes).
@@ -56,6 +58,48 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Tree {
     keyspace: Keyspace,
     writer: WriterLock,
+    /// The write stamps of its keys, for a tree whose reads a transaction may reuse
+    /// ([`keys::stamped`]).
+    stamps: Option<Arc<Stamps>>,
+}
+
+/// A key's write stamp (see [`Tree::stamp`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp(u64);
+
+/// Write stamps: a counter per slot, a key's slot being a hash of it, raised after each
+/// committed write to a key of the slot and before the writer lock is let go.
+struct Stamps(Box<[AtomicU64]>);
+
+/// Slots of [`Stamps`]: a write to another key of the same slot makes a reader read again
+/// for nothing, so there are many more slots than writes in flight.
+const STAMP_SLOTS: u64 = 4096;
+
+impl Stamps {
+    fn new() -> Self {
+        Self((0..STAMP_SLOTS).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn slot(&self, key: &[u8]) -> &AtomicU64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write(key);
+        let slot = usize::try_from(hasher.finish() % STAMP_SLOTS).unwrap_or_default();
+        &self.0[slot]
+    }
+
+    fn get(&self, key: &[u8]) -> Stamp {
+        Stamp(self.slot(key).load(Ordering::Acquire))
+    }
+
+    fn raise(&self, key: &[u8]) {
+        self.slot(key).fetch_add(1, Ordering::Release);
+    }
+
+    fn raise_all(&self) {
+        for slot in &self.0 {
+            slot.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 impl Tree {
@@ -68,13 +112,34 @@ impl Tree {
     }
 
     pub fn insert(&self, key: impl Into<Slice>, value: impl Into<Slice>) -> Result<(), StoreError> {
+        let key = key.into();
         let _writer = lock(&self.writer);
-        Ok(self.keyspace.insert(key.into(), value.into())?)
+        let inserted = self.keyspace.insert(key.clone(), value.into());
+        self.raise(&key);
+        Ok(inserted?)
     }
 
     pub fn remove(&self, key: impl Into<Slice>) -> Result<(), StoreError> {
+        let key = key.into();
         let _writer = lock(&self.writer);
-        Ok(self.keyspace.remove(key.into())?)
+        let removed = self.keyspace.remove(key.clone());
+        self.raise(&key);
+        Ok(removed?)
+    }
+
+    /// The write stamp of `key`, for a tree that keeps them ([`keys::stamped`]): taken before
+    /// the key is read, it lets a later transaction know whether a write to the key has
+    /// committed since ([`Tx::unchanged`]), and so whether what was read is still the value.
+    pub fn stamp(&self, key: impl AsRef<[u8]>) -> Option<Stamp> {
+        self.stamps.as_ref().map(|s| s.get(key.as_ref()))
+    }
+
+    /// After a write to `key`, under the writer lock (whether or not the write went in: a
+    /// stamp raised for nothing only costs a read).
+    fn raise(&self, key: &[u8]) {
+        if let Some(stamps) = &self.stamps {
+            stamps.raise(key);
+        }
     }
 
     /// Replaces the value with what `f` makes of it (`None` removes it), atomically; returns
@@ -87,11 +152,13 @@ impl Tree {
         let key = key.into();
         let _writer = lock(&self.writer);
         let old = self.keyspace.get(&key)?;
-        match f(old.as_deref()) {
-            Some(new) => self.keyspace.insert(key, new)?,
-            None if old.is_some() => self.keyspace.remove(key)?,
-            None => {}
-        }
+        let written = match f(old.as_deref()) {
+            Some(new) => self.keyspace.insert(key.clone(), new),
+            None if old.is_some() => self.keyspace.remove(key.clone()),
+            None => return Ok(old),
+        };
+        self.raise(&key);
+        written?;
         Ok(old)
     }
 
@@ -147,7 +214,12 @@ impl Tree {
             ingestion.write(k, v)?;
             n += 1;
         }
-        ingestion.finish()?;
+        let finished = ingestion.finish();
+        if let Some(stamps) = &self.stamps {
+            let _writer = lock(&self.writer);
+            stamps.raise_all();
+        }
+        finished?;
         Ok(n)
     }
 }
@@ -179,6 +251,9 @@ pub struct Db {
     db: Database,
     writer: WriterLock,
     journal: Arc<ActiveJournal>,
+    /// The write stamps of every stamped tree's keys (one set: a key of one tree shares its
+    /// slot with keys of another, which only costs a read).
+    stamps: Arc<Stamps>,
 }
 
 impl Db {
@@ -195,6 +270,7 @@ impl Db {
                 dir: dir.to_path_buf(),
                 open: Mutex::new(None),
             }),
+            stamps: Arc::new(Stamps::new()),
         })
     }
 
@@ -225,6 +301,7 @@ impl Db {
         Ok(Tree {
             keyspace: self.db.keyspace(name, options)?,
             writer: self.writer.clone(),
+            stamps: keys::stamped(name).then(|| self.stamps.clone()),
         })
     }
 
@@ -252,14 +329,22 @@ impl Db {
             // Each commit reaches the operating system (fjall's default): a crash of the
             // process alone loses nothing; the flusher's fsync covers the machine's.
             let mut batch = self.db.batch();
+            let mut stamped = Vec::new();
             for w in tx.writes {
+                if w.stamped {
+                    stamped.push(w.key.clone());
+                }
                 match w.change {
                     Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
                     Change::Remove => batch.remove(&w.keyspace, w.key),
                     Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
                 }
             }
-            batch.commit().map_err(StoreError::from)?;
+            let committed = batch.commit();
+            for key in stamped {
+                self.stamps.raise(&key);
+            }
+            committed.map_err(StoreError::from)?;
         }
         Ok(out)
     }
@@ -358,6 +443,8 @@ struct Write {
     keyspace: Keyspace,
     key: Slice,
     change: Change,
+    /// Its tree keeps write stamps.
+    stamped: bool,
 }
 
 enum Change {
@@ -376,6 +463,15 @@ impl Tx {
             Some(Change::Remove | Change::RemoveSingle) => Ok(None),
             None => tree.get(key),
         }
+    }
+
+    /// Whether `key`'s value is still what a read after `stamp` was taken found: no write to
+    /// it has committed since ([`Tree::stamp`]), nor has this transaction written it. Under
+    /// the writer lock, which every write holds until it has raised its stamp, the answer
+    /// holds until this transaction commits.
+    pub fn unchanged(&self, tree: &Tree, key: impl AsRef<[u8]>, stamp: Stamp) -> bool {
+        let key = key.as_ref();
+        tree.stamp(key) == Some(stamp) && self.own(tree, key).is_none()
     }
 
     pub fn insert(&mut self, tree: &Tree, key: impl Into<Slice>, value: impl Into<Slice>) {
@@ -408,6 +504,7 @@ impl Tx {
             keyspace: tree.keyspace.clone(),
             key,
             change,
+            stamped: tree.stamps.is_some(),
         });
         let last = self.writes.len() - 1;
         if self.writes.len() == INDEXED_FROM {
@@ -442,6 +539,54 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         (dir, db)
+    }
+
+    #[test]
+    fn every_write_to_a_stamped_key_moves_its_stamp() {
+        let (_dir, db) = db();
+        assert_eq!(db.tree("log").unwrap().stamp("k"), None, "not stamped");
+        let tree = db.tree("sessions").unwrap();
+        let unchanged = |stamp| db.write(|tx| Ok::<_, StoreError>(tx.unchanged(&tree, "k", stamp)));
+        let writes: [(&str, &dyn Fn()); 6] = [
+            ("insert", &|| tree.insert("k", "v").unwrap()),
+            ("update", &|| {
+                tree.fetch_and_update("k", |_| Some(b"w".to_vec())).unwrap();
+            }),
+            ("transaction", &|| {
+                db.write(|tx| {
+                    tx.insert(&tree, "k", "x");
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            }),
+            ("the same tree from another handle", &|| {
+                db.tree("sessions").unwrap().insert("k", "y").unwrap();
+            }),
+            // Leaves the tree empty, as ingesting needs it.
+            ("remove", &|| tree.remove("k").unwrap()),
+            ("ingest", &|| {
+                tree.ingest(std::iter::once(Ok((b"k".to_vec(), b"z".to_vec()))))
+                    .unwrap();
+            }),
+        ];
+        for (what, write) in writes {
+            let stamp = tree.stamp("k").unwrap();
+            assert!(unchanged(stamp).unwrap(), "{what}: nothing written yet");
+            write();
+            assert!(!unchanged(stamp).unwrap(), "{what}: the stamp must move");
+        }
+        // Writes to other keys, and a read, leave it (these keys' slots differ from k's).
+        let stamp = tree.stamp("k").unwrap();
+        tree.insert("other", "v").unwrap();
+        let _ = tree.get("k").unwrap();
+        assert!(unchanged(stamp).unwrap());
+        // A transaction that wrote the key itself no longer has it as read.
+        db.write(|tx| {
+            tx.insert(&tree, "k", "mine");
+            assert!(!tx.unchanged(&tree, "k", stamp));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
     }
 
     #[test]

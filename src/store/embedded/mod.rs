@@ -11,6 +11,8 @@ mod audit;
 mod backup;
 mod brands;
 mod export;
+#[cfg(test)]
+mod fixtures;
 mod flusher;
 mod housekeeping;
 mod import;
@@ -31,6 +33,7 @@ use std::sync::Arc;
 
 pub use backup::restore_raw;
 use flusher::{DiskSync, Flusher};
+pub use kv::Stamp;
 use kv::Tree;
 pub use manifest::OnDamage;
 

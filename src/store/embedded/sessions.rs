@@ -1,11 +1,13 @@
 //! Sessions, the issuing transaction, and the payload-signature replay cache: the state the
 //! request path reads and writes.
 
+use std::borrow::Cow;
+
 use super::keys::Expiring;
 use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
-use crate::store::usage_expires_ms;
+use crate::store::{ReadSession, usage_expires_ms};
 
 impl EmbeddedStore {
     pub fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
@@ -13,6 +15,14 @@ impl EmbeddedStore {
             .get(id.as_str())?
             .map(|v| records::decode_session(id, &v))
             .transpose()
+    }
+
+    /// A session with its key's write stamp, taken before the read (see `ReadSession`).
+    pub fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
+        let stamp = self.sessions.stamp(id.as_str());
+        Ok(self
+            .session(id)?
+            .map(|session| ReadSession { session, stamp }))
     }
 
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
@@ -65,7 +75,8 @@ impl EmbeddedStore {
         })
     }
 
-    /// The issuing transaction: reads the session and the customer's usage, lets `decide`
+    /// The issuing transaction: takes the session as the request read it when no write to it
+    /// has committed since (reads it again otherwise), reads the customer's usage, lets `decide`
     /// apply the limits (with the customer's override, read just before), then writes the
     /// session (new code hash), the usage, the delivery job, the log record and their index
     /// entries together; the brand's hourly count follows the commit. Nothing is written when
@@ -96,11 +107,17 @@ impl EmbeddedStore {
             Some(customer) => self.overrides.get(customer)?.and_then(|v| decode_u32(&v)),
             None => None,
         };
+        let id = input.session.id.as_str();
         let issued = self.db.write(|tx| {
-            let session = tx
-                .get(&self.sessions, input.session_id.as_str())?
-                .map(|v| records::decode_session(input.session_id, &v))
-                .transpose()?;
+            let session = match input.session.stamp {
+                Some(stamp) if tx.unchanged(&self.sessions, id, stamp) => {
+                    Some(Cow::Borrowed(&input.session.session))
+                }
+                _ => tx
+                    .get(&self.sessions, id)?
+                    .map(|v| records::decode_session(&input.session.id, &v).map(Cow::Owned))
+                    .transpose()?,
+            };
             let current = match &customer {
                 Some(customer) => tx
                     .get(&self.usage, customer)?
@@ -108,7 +125,7 @@ impl EmbeddedStore {
                     .transpose()?,
                 None => None,
             };
-            let write = match decide(session.as_ref(), current.as_ref(), limit) {
+            let write = match decide(session.as_deref(), current.as_ref(), limit) {
                 Ok(write) => write,
                 Err(refusal) => return Ok::<_, StoreError>(Err(refusal)),
             };
@@ -122,7 +139,7 @@ impl EmbeddedStore {
             let moved = |before: Option<i64>, after: i64| {
                 before.is_none_or(|b| keys::expiry_minute(b) != keys::expiry_minute(after))
             };
-            let id = input.session_id.as_str().as_bytes();
+            let id = id.as_bytes();
             tx.insert(&self.sessions, id, encoded_session);
             let expires_ms = write.session.expires_ms;
             if moved(session.map(|s| s.expires_ms), expires_ms) {
@@ -178,5 +195,87 @@ impl EmbeddedStore {
             tx.insert(&self.nonces, key.as_slice(), expires_ms.to_be_bytes());
             Ok(true)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{NOW, issue_on, open, session};
+    use super::*;
+
+    /// A write to the session between the request's read and the issuing transaction, each
+    /// way one can happen.
+    type Write = fn(&EmbeddedStore, &Session);
+
+    const WRITES: [(&str, Write); 5] = [
+        ("a validation counts a failed attempt", |store, s| {
+            store
+                .update_session(&s.id, |now| {
+                    let mut next = now.unwrap().clone();
+                    next.failed_attempts += 1;
+                    (Some(next), ())
+                })
+                .unwrap();
+        }),
+        ("an import writes it again", |store, s| {
+            let mut next = s.clone();
+            next.consumed = true;
+            store.insert_session(&next).unwrap();
+        }),
+        ("a restore writes it outside a transaction", |store, s| {
+            let mut next = s.clone();
+            next.expires_ms -= 1;
+            let value = records::encode_session(&next).unwrap();
+            store.sessions.insert(s.id.as_str(), value).unwrap();
+        }),
+        ("the sweep removes it", |store, s| {
+            store
+                .db
+                .write(|tx| {
+                    tx.remove(&store.sessions, s.id.as_str());
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }),
+        ("it is removed outside a transaction", |store, s| {
+            store.sessions.remove(s.id.as_str()).unwrap();
+        }),
+    ];
+
+    #[test]
+    fn the_issuing_transaction_takes_the_session_as_read_when_nothing_wrote_it_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let s = session();
+        store.insert_session(&s).unwrap();
+        let mut read = store.read_session(&s.id).unwrap().unwrap();
+        assert!(read.stamp.is_some(), "sessions keep write stamps");
+        // Marked, so that the decision shows which copy it was given.
+        read.session.failed_attempts = 2;
+        let (_, seen) = issue_on(&store, &read, NOW);
+        assert_eq!(seen.unwrap().failed_attempts, 2, "the session as read");
+    }
+
+    #[test]
+    fn the_issuing_transaction_reads_a_session_written_since_the_request_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        for (what, write) in WRITES {
+            let s = session();
+            store.insert_session(&s).unwrap();
+            let read = store.read_session(&s.id).unwrap().unwrap();
+            write(&store, &s);
+            let now = store.session(&s.id).unwrap();
+            assert_ne!(
+                now.as_ref(),
+                Some(&*read),
+                "{what}: the write changed nothing"
+            );
+            let (_, seen) = issue_on(&store, &read, NOW);
+            assert_eq!(
+                seen, now,
+                "{what}: the decision must see the session as it is"
+            );
+        }
     }
 }

@@ -121,7 +121,7 @@ impl PgStore {
                          WHERE u.brand = $1 AND u.customer = $2 FOR UPDATE OF u",
                     ),
                 )?;
-                let session_id = input.session_id.as_str();
+                let session_id = input.session.id.as_str();
                 let read_session = async { tx.query_opt(&select_session, &[&session_id]).await };
                 let (session, usage_row) = match &customer {
                     Some(customer) => {
@@ -135,7 +135,7 @@ impl PgStore {
                     None => (read_session.await?, None),
                 };
                 let session = session
-                    .map(|row| records::decode_session(input.session_id, row.get(0)))
+                    .map(|row| records::decode_session(&input.session.id, row.get(0)))
                     .transpose()?;
                 let (usage, limit) = match usage_row {
                     Some(row) => (
