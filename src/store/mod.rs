@@ -574,14 +574,8 @@ impl Store {
 
     // ---- sessions, issuing, replay ------------------------------------------------------
 
-    pub async fn session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        match &self.engine {
-            Engine::Embedded(s) => s.session(id),
-            Engine::Postgres(p) => p.session(id).await,
-        }
-    }
-
-    /// A session for the request that may issue its code (see [`ReadSession`]).
+    /// A session, as a request reads it before the transaction that may issue its code (see
+    /// [`ReadSession`]).
     pub async fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.read_session(id),

@@ -32,14 +32,14 @@ async fn the_sweeper_deletes_what_has_expired_and_keeps_the_rest() {
     );
     assert!(
         store
-            .session(&otpd::domain::SessionId::parse(&old).unwrap())
+            .read_session(&otpd::domain::SessionId::parse(&old).unwrap())
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .session(&otpd::domain::SessionId::parse(&fresh).unwrap())
+            .read_session(&otpd::domain::SessionId::parse(&fresh).unwrap())
             .await
             .unwrap()
             .is_some()
@@ -100,7 +100,7 @@ async fn a_sweep_over_many_records_removes_each_once() {
         .unwrap();
     assert_eq!(removed, expired);
     let fresh = otpd::domain::SessionId::parse(&fresh).unwrap();
-    assert!(store.session(&fresh).await.unwrap().is_some());
+    assert!(store.read_session(&fresh).await.unwrap().is_some());
     if postgres_server().is_none() {
         let dump = store.raw_records().await.unwrap();
         let tree = |name: &str| dump.iter().find(|(t, _)| t == name).unwrap().1.clone();

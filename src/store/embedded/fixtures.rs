@@ -85,14 +85,14 @@ pub fn issue_on(
         job: Some(&job),
         log: &log,
     };
-    let seen = std::sync::Mutex::new(None);
+    let mut seen = None;
     let write = |current: Option<&Session>, _: Option<&_>, _: Option<u32>| {
-        *seen.lock().unwrap() = current.cloned();
+        seen = current.cloned();
         Ok(IssueWrite {
             session: (**read).clone(),
             usage: None,
         })
     };
     store.issue(&input, write).unwrap().unwrap();
-    (job, seen.into_inner().unwrap())
+    (job, seen)
 }
