@@ -748,12 +748,9 @@ impl Keyspace {
 
         drop(journal_writer);
 
-        self.supervisor.flush_manager.enqueue(Arc::new(FlushTask {
-            keyspace: self.clone(),
-        }));
-
-        self.worker_messager.send(WorkerMessage::Flush).ok();
-
+        // NOTE (otpd): the watermark is brought up to date before the flush is queued, not
+        // after: a flush worker that took the task first flushed with the old watermark and
+        // kept every version and tombstone it could have dropped.
         {
             // NOTE: If the difference between watermark is too large, and
             // we never opened a snapshot, we need to pull the watermark up
@@ -780,6 +777,12 @@ impl Keyspace {
                 }
             }
         }
+
+        self.supervisor.flush_manager.enqueue(Arc::new(FlushTask {
+            keyspace: self.clone(),
+        }));
+
+        self.worker_messager.send(WorkerMessage::Flush).ok();
 
         #[expect(clippy::expect_used)]
         self.supervisor
