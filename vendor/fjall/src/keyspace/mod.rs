@@ -751,14 +751,21 @@ impl Keyspace {
         // NOTE (otpd): the watermark is brought up to date before the flush is queued, not
         // after: a flush worker that took the task first flushed with the old watermark and
         // kept every version and tombstone it could have dropped.
-        {
-            // NOTE: If the difference between watermark is too large, and
-            // we never opened a snapshot, we need to pull the watermark up
-            //
-            // https://github.com/fjall-rs/fjall/discussions/85
-            self.supervisor.snapshot_tracker.pullup();
-            self.supervisor.snapshot_tracker.gc();
+        //
+        // NOTE: If the difference between watermark is too large, and
+        // we never opened a snapshot, we need to pull the watermark up
+        //
+        // https://github.com/fjall-rs/fjall/discussions/85
+        self.supervisor.snapshot_tracker.pullup();
+        self.supervisor.snapshot_tracker.gc();
 
+        self.supervisor.flush_manager.enqueue(Arc::new(FlushTask {
+            keyspace: self.clone(),
+        }));
+
+        self.worker_messager.send(WorkerMessage::Flush).ok();
+
+        {
             for keyspace in self
                 .supervisor
                 .keyspaces
@@ -777,12 +784,6 @@ impl Keyspace {
                 }
             }
         }
-
-        self.supervisor.flush_manager.enqueue(Arc::new(FlushTask {
-            keyspace: self.clone(),
-        }));
-
-        self.worker_messager.send(WorkerMessage::Flush).ok();
 
         #[expect(clippy::expect_used)]
         self.supervisor
