@@ -150,7 +150,8 @@ pub struct IssueWrite {
 /// transaction reads the session again, locked.
 #[derive(Clone, Debug)]
 pub struct ReadSession {
-    session: Session,
+    /// Shared with the embedded store's session cache.
+    session: Arc<Session>,
     stamp: Option<embedded::Stamp>,
 }
 
@@ -158,7 +159,7 @@ impl ReadSession {
     /// A session the issuing transaction will read again.
     pub fn unstamped(session: Session) -> Self {
         Self {
-            session,
+            session: Arc::new(session),
             stamp: None,
         }
     }

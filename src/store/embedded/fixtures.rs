@@ -45,6 +45,16 @@ pub fn issue_on(
     read: &ReadSession,
     due_ms: i64,
 ) -> (OutboxJob, Option<Session>) {
+    let (job, seen, _) = issue_seeing(store, read, due_ms);
+    (job, seen)
+}
+
+/// [`issue_on`], answering also the customer's limit override the decision was given.
+pub fn issue_seeing(
+    store: &EmbeddedStore,
+    read: &ReadSession,
+    due_ms: i64,
+) -> (OutboxJob, Option<Session>, Option<u32>) {
     let brand = read.brand.clone();
     let to = Destination::mobile("84901234567").unwrap();
     let log = IssuanceRecord {
@@ -86,13 +96,15 @@ pub fn issue_on(
         log: &log,
     };
     let mut seen = None;
-    let write = |current: Option<&Session>, _: Option<&_>, _: Option<u32>| {
+    let mut limit = None;
+    let write = |current: Option<&Session>, _: Option<&_>, override_: Option<u32>| {
         seen = current.cloned();
+        limit = override_;
         Ok(IssueWrite {
             session: (**read).clone(),
             usage: None,
         })
     };
     store.issue(&input, write).unwrap().unwrap();
-    (job, seen)
+    (job, seen, limit)
 }

@@ -63,36 +63,51 @@ pub struct Tree {
     stamps: Option<Arc<Stamps>>,
 }
 
-/// A key's write stamp (see [`Tree::stamp`]).
+/// A key's write stamp (see [`Tree::stamp`]): the key's slot and how many writes to the
+/// slot's keys had committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp(u64);
+pub struct Stamp {
+    slot: u32,
+    writes: u64,
+}
+
+impl Stamp {
+    /// The key's slot, below [`STAMP_SLOTS`]: for a cache of values kept beside the stamps,
+    /// each valid while its key's stamp has not moved (see `session_cache.rs`).
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+}
 
 /// Write stamps: a counter per slot, a key's slot being a hash of it, raised after each
 /// committed write to a key of the slot and before the writer lock is let go.
 struct Stamps(Box<[AtomicU64]>);
 
 /// Slots of [`Stamps`]: a write to another key of the same slot makes a reader read again
-/// for nothing, so there are many more slots than writes in flight.
-const STAMP_SLOTS: u64 = 4096;
+/// for nothing (and drops a cached value), so there are many more slots than writes in
+/// flight, and than the sessions a busy minute writes (128 KB of counters).
+pub const STAMP_SLOTS: usize = 16_384;
 
 impl Stamps {
     fn new() -> Self {
         Self((0..STAMP_SLOTS).map(|_| AtomicU64::new(0)).collect())
     }
 
-    fn slot(&self, key: &[u8]) -> &AtomicU64 {
+    fn slot(key: &[u8]) -> u32 {
         let mut hasher = std::hash::DefaultHasher::new();
         hasher.write(key);
-        let slot = usize::try_from(hasher.finish() % STAMP_SLOTS).unwrap_or_default();
-        &self.0[slot]
+        // Below STAMP_SLOTS, which fits in a u32.
+        (hasher.finish() % STAMP_SLOTS as u64) as u32
     }
 
     fn get(&self, key: &[u8]) -> Stamp {
-        Stamp(self.slot(key).load(Ordering::Acquire))
+        let slot = Self::slot(key);
+        let writes = self.0[slot as usize].load(Ordering::Acquire);
+        Stamp { slot, writes }
     }
 
     fn raise(&self, key: &[u8]) {
-        self.slot(key).fetch_add(1, Ordering::Release);
+        self.0[Self::slot(key) as usize].fetch_add(1, Ordering::Release);
     }
 
     fn raise_all(&self) {
@@ -320,33 +335,54 @@ impl Db {
         f: impl FnOnce(&mut Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         let _writer = lock(&self.writer);
-        let mut tx = Tx {
-            writes: Vec::new(),
-            index: HashMap::new(),
-        };
+        let mut tx = Tx::default();
         let out = f(&mut tx)?;
-        if !tx.writes.is_empty() {
-            // Each commit reaches the operating system (fjall's default): a crash of the
-            // process alone loses nothing; the flusher's fsync covers the machine's.
-            let mut batch = self.db.batch();
-            let mut stamped = Vec::new();
-            for w in tx.writes {
-                if w.stamped {
-                    stamped.push(w.key.clone());
-                }
-                match w.change {
-                    Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
-                    Change::Remove => batch.remove(&w.keyspace, w.key),
-                    Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
-                }
-            }
-            let committed = batch.commit();
-            for key in stamped {
-                self.stamps.raise(&key);
-            }
-            committed.map_err(StoreError::from)?;
-        }
+        self.commit(tx)?;
         Ok(out)
+    }
+
+    /// [`Db::write`], answering also the stamp of `key` (of a stamped `tree`) as the commit
+    /// left it, read before the writer lock goes: `None` when nothing was committed. When
+    /// the transaction wrote `key`, what it wrote is the key's value for as long as the
+    /// key's stamp is this one.
+    pub fn write_stamped<T, E: From<StoreError>>(
+        &self,
+        tree: &Tree,
+        key: &[u8],
+        f: impl FnOnce(&mut Tx) -> Result<T, E>,
+    ) -> Result<(T, Option<Stamp>), E> {
+        let _writer = lock(&self.writer);
+        let mut tx = Tx::default();
+        let out = f(&mut tx)?;
+        let committed = self.commit(tx)?;
+        Ok((out, committed.then(|| tree.stamp(key)).flatten()))
+    }
+
+    /// Commits what `tx` wrote, under the writer lock; false when it wrote nothing.
+    fn commit(&self, tx: Tx) -> Result<bool, StoreError> {
+        if tx.writes.is_empty() {
+            return Ok(false);
+        }
+        // Each commit reaches the operating system (fjall's default): a crash of the process
+        // alone loses nothing; the flusher's fsync covers the machine's.
+        let mut batch = self.db.batch();
+        let mut stamped = Vec::new();
+        for w in tx.writes {
+            if w.stamped {
+                stamped.push(w.key.clone());
+            }
+            match w.change {
+                Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
+                Change::Remove => batch.remove(&w.keyspace, w.key),
+                Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
+            }
+        }
+        let committed = batch.commit();
+        for key in stamped {
+            self.stamps.raise(&key);
+        }
+        committed.map_err(StoreError::from)?;
+        Ok(true)
     }
 
     /// Blocks until every committed write is on disk.
@@ -428,6 +464,7 @@ impl ActiveJournal {
 }
 
 /// A write transaction (see [`Db::write`]): its writes, in order, until it commits.
+#[derive(Default)]
 pub struct Tx {
     writes: Vec<Write>,
     /// Where each tree's key is in `writes`, kept once there are [`INDEXED_FROM`] of them:
@@ -587,6 +624,35 @@ mod tests {
             Ok::<_, StoreError>(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn a_stamped_write_answers_the_stamp_its_commit_left() {
+        let (_dir, db) = db();
+        let tree = db.tree("sessions").unwrap();
+        let before = tree.stamp("k").unwrap();
+        let ((), stamp) = db
+            .write_stamped(&tree, b"k", |tx| {
+                tx.insert(&tree, "k", "v");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let stamp = stamp.expect("committed");
+        assert_ne!(stamp, before, "the commit moved it");
+        assert_eq!(tree.stamp("k"), Some(stamp), "the stamp the key has now");
+        // A transaction that wrote nothing committed nothing, and answers no stamp.
+        let ((), none) = db
+            .write_stamped(&tree, b"k", |_| Ok::<_, StoreError>(()))
+            .unwrap();
+        assert_eq!(none, None);
+        // Nor does one that failed.
+        let failed = db.write_stamped(&tree, b"k", |tx| {
+            tx.insert(&tree, "k", "w");
+            Err::<(), _>(StoreError::Engine("refused".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(tree.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(tree.stamp("k"), Some(stamp), "nothing committed since");
     }
 
     #[test]

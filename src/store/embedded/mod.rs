@@ -23,6 +23,7 @@ mod legacy;
 mod log;
 mod manifest;
 mod operators;
+mod session_cache;
 mod sessions;
 mod settings;
 mod stats;
@@ -30,6 +31,7 @@ mod usage;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 pub use backup::restore_raw;
 use flusher::{DiskSync, Flusher};
@@ -49,8 +51,14 @@ pub struct EmbeddedStore {
     db: kv::Db,
     brands: Tree,
     sessions: Tree,
+    /// The sessions last written or read, decoded (see `session_cache.rs`).
+    session_cache: Arc<session_cache::SessionCache>,
     usage: Tree,
     overrides: Tree,
+    /// False while `overrides` is known to be empty, as it nearly always is: the issuing
+    /// transaction then skips looking up the customer's override. Set before the first
+    /// override is written; never cleared (a removal leaves it set until the next start).
+    any_override: Arc<AtomicBool>,
     outbox: Tree,
     log: Tree,
     log_by_dest: Tree,
@@ -183,11 +191,14 @@ impl EmbeddedStore {
         // A newer otpd may have changed record formats this one would misread or overwrite.
         let found = tree("meta")?.get(SCHEMA_KEY)?;
         refuse_newer(found.as_deref(), SCHEMA_VERSION)?;
+        let overrides = tree("overrides")?;
         let store = Self {
             brands: tree("brands")?,
             sessions: tree("sessions")?,
+            session_cache: Arc::new(session_cache::SessionCache::new()),
             usage: tree("usage")?,
-            overrides: tree("overrides")?,
+            any_override: Arc::new(AtomicBool::new(!overrides.is_empty()?)),
+            overrides,
             outbox: tree("outbox")?,
             log: tree("log")?,
             log_by_dest: tree("log_by_dest")?,

@@ -2,6 +2,8 @@
 //! request path reads and writes.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::keys::Expiring;
 use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records};
@@ -17,23 +19,35 @@ impl EmbeddedStore {
             .transpose()
     }
 
-    /// A session with its key's write stamp, taken before the read (see `ReadSession`).
+    /// A session with its key's write stamp, taken before the read (see `ReadSession`): the
+    /// cached one when nothing wrote it since it was cached.
     pub fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
         let stamp = self.sessions.stamp(id.as_str());
-        Ok(self
-            .session(id)?
-            .map(|session| ReadSession { session, stamp }))
+        if let Some(session) = stamp.and_then(|stamp| self.session_cache.get(id, stamp)) {
+            return Ok(Some(ReadSession { session, stamp }));
+        }
+        let Some(session) = self.session(id)?.map(Arc::new) else {
+            return Ok(None);
+        };
+        if let Some(stamp) = stamp {
+            self.session_cache.put(stamp, session.clone());
+        }
+        Ok(Some(ReadSession { session, stamp }))
     }
 
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         let id = s.id.as_str().as_bytes();
         let value = records::encode_session(s)?;
-        self.db.write(|tx| {
+        let ((), stamp) = self.db.write_stamped(&self.sessions, id, |tx| {
             let expiry = keys::expiry(Expiring::Session, s.expires_ms, id);
             tx.insert(&self.expiry, expiry, &[] as &[u8]);
             tx.insert(&self.sessions, id, value);
             Ok::<_, StoreError>(())
-        })
+        })?;
+        if let Some(stamp) = stamp {
+            self.session_cache.put(stamp, Arc::new(s.clone()));
+        }
+        Ok(())
     }
 
     /// Indexes a record by when it expires (see `keys::expiry`).
@@ -56,23 +70,38 @@ impl EmbeddedStore {
         id: &SessionId,
         decide: impl FnOnce(Option<&Session>) -> (Option<Session>, T),
     ) -> Result<T, StoreError> {
-        self.db.write(|tx| {
-            let session = tx
-                .get(&self.sessions, id.as_str())?
-                .map(|v| records::decode_session(id, &v))
-                .transpose()?;
-            let (next, outcome) = decide(session.as_ref());
-            let Some(next) = next else { return Ok(outcome) };
+        let key = id.as_str().as_bytes();
+        let ((outcome, written), stamp) = self.db.write_stamped(&self.sessions, key, |tx| {
+            // The stamp is the key's current one: the writer lock is held.
+            let cached = self
+                .sessions
+                .stamp(key)
+                .and_then(|stamp| self.session_cache.get(id, stamp));
+            let session = match cached {
+                Some(session) => Some(session),
+                None => tx
+                    .get(&self.sessions, key)?
+                    .map(|v| records::decode_session(id, &v).map(Arc::new))
+                    .transpose()?,
+            };
+            let (next, outcome) = decide(session.as_deref());
+            let Some(next) = next else {
+                return Ok((outcome, None));
+            };
             if session
                 .as_ref()
                 .is_none_or(|s| s.expires_ms != next.expires_ms)
             {
-                let key = keys::expiry(Expiring::Session, next.expires_ms, id.as_str().as_bytes());
+                let key = keys::expiry(Expiring::Session, next.expires_ms, key);
                 tx.insert(&self.expiry, key, &[] as &[u8]);
             }
-            tx.insert(&self.sessions, id.as_str(), records::encode_session(&next)?);
-            Ok(outcome)
-        })
+            tx.insert(&self.sessions, key, records::encode_session(&next)?);
+            Ok::<_, StoreError>((outcome, Some(next)))
+        })?;
+        if let (Some(next), Some(stamp)) = (written, stamp) {
+            self.session_cache.put(stamp, Arc::new(next));
+        }
+        Ok(outcome)
     }
 
     /// The issuing transaction: takes the session as the request read it when no write to it
@@ -104,14 +133,16 @@ impl EmbeddedStore {
         // Read outside the transaction: a limit an operator changes at this very moment may
         // apply from the next code on.
         let limit = match &customer {
-            Some(customer) => self.overrides.get(customer)?.and_then(|v| decode_u32(&v)),
-            None => None,
+            Some(customer) if self.any_override.load(Ordering::Acquire) => {
+                self.overrides.get(customer)?.and_then(|v| decode_u32(&v))
+            }
+            _ => None,
         };
         let id = input.session.id.as_str();
-        let issued = self.db.write(|tx| {
+        let (issued, stamp) = self.db.write_stamped(&self.sessions, id.as_bytes(), |tx| {
             let session = match input.session.stamp {
                 Some(stamp) if tx.unchanged(&self.sessions, id, stamp) => {
-                    Some(Cow::Borrowed(&input.session.session))
+                    Some(Cow::Borrowed(&*input.session.session))
                 }
                 _ => tx
                     .get(&self.sessions, id)?
@@ -162,8 +193,13 @@ impl EmbeddedStore {
             if let Some(key) = dest_key {
                 tx.insert(&self.log_by_dest, key, &[] as &[u8]);
             }
-            Ok(Ok(()))
+            Ok(Ok(write.session))
         })?;
+        let issued = issued.map(|session| {
+            if let Some(stamp) = stamp {
+                self.session_cache.put(stamp, Arc::new(session));
+            }
+        });
         if let (Ok(()), Some(job)) = (&issued, input.job) {
             self.job_queued(job);
         }
@@ -251,7 +287,7 @@ mod tests {
         let mut read = store.read_session(&s.id).unwrap().unwrap();
         assert!(read.stamp.is_some(), "sessions keep write stamps");
         // Marked, so that the decision shows which copy it was given.
-        read.session.failed_attempts = 2;
+        Arc::make_mut(&mut read.session).failed_attempts = 2;
         let (_, seen) = issue_on(&store, &read, NOW);
         assert_eq!(seen.unwrap().failed_attempts, 2, "the session as read");
     }
@@ -277,5 +313,80 @@ mod tests {
                 "{what}: the decision must see the session as it is"
             );
         }
+    }
+
+    /// Whether the cache holds `id` as its key's stamp is now.
+    fn cached(store: &EmbeddedStore, id: &SessionId) -> bool {
+        let stamp = store.sessions.stamp(id.as_str()).unwrap();
+        store.session_cache.get(id, stamp).is_some()
+    }
+
+    #[test]
+    fn the_writes_that_commit_a_session_cache_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let s = session();
+        store.insert_session(&s).unwrap();
+        assert!(cached(&store, &s.id), "token/generate's insert");
+        let read = store.read_session(&s.id).unwrap().unwrap();
+        let again = store.read_session(&s.id).unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&read.session, &again.session),
+            "read from the cache"
+        );
+        issue_on(&store, &read, NOW);
+        assert!(cached(&store, &s.id), "the issuing transaction");
+        let (what, count_a_failed_attempt) = WRITES[0];
+        count_a_failed_attempt(&store, &s);
+        assert!(cached(&store, &s.id), "{what}");
+        let read = store.read_session(&s.id).unwrap().unwrap();
+        assert_eq!(
+            read.failed_attempts, 1,
+            "the session as the validation wrote it"
+        );
+    }
+
+    #[test]
+    fn a_cached_session_is_never_taken_after_a_write_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        for (what, write) in WRITES {
+            let s = session();
+            store.insert_session(&s).unwrap();
+            store.read_session(&s.id).unwrap().unwrap();
+            assert!(cached(&store, &s.id), "{what}: cached before the write");
+            write(&store, &s);
+            let now = store.session(&s.id).unwrap();
+            assert_ne!(now.as_ref(), Some(&s), "{what}: the write changed nothing");
+            let read = store.read_session(&s.id).unwrap();
+            assert_eq!(read.as_deref(), now.as_ref(), "{what}: read_session");
+            let seen = store
+                .update_session(&s.id, |current| (None, current.cloned()))
+                .unwrap();
+            assert_eq!(seen, now, "{what}: the validation's transaction");
+        }
+    }
+
+    #[test]
+    fn a_session_sharing_its_stamp_slot_is_not_taken_for_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let a = session();
+        let slot = |s: &Session| store.sessions.stamp(s.id.as_str()).unwrap().slot();
+        // About one in 16,384 random ids shares a's slot.
+        let b = std::iter::repeat_with(session)
+            .find(|b| slot(b) == slot(&a))
+            .unwrap();
+        store.insert_session(&a).unwrap();
+        store.insert_session(&b).unwrap();
+        // b's write moved the slot's stamp and holds the slot's entry, with the stamp a's key
+        // has now too.
+        assert!(cached(&store, &b.id) && !cached(&store, &a.id));
+        assert_eq!(store.read_session(&a.id).unwrap().as_deref(), Some(&a));
+        assert_eq!(store.read_session(&b.id).unwrap().as_deref(), Some(&b));
+        let seen = store
+            .update_session(&a.id, |current| (None, current.cloned()))
+            .unwrap();
+        assert_eq!(seen.as_ref(), Some(&a));
     }
 }

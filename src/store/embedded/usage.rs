@@ -1,5 +1,7 @@
 //! Per-customer usage (today's count, rolling-window times, last issue) and limit overrides.
 
+use std::sync::atomic::Ordering;
+
 use super::{EmbeddedStore, StoreError, decode_u32, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Destination};
@@ -51,7 +53,10 @@ impl EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = keys::customer(brand, dest);
         match limit {
-            Some(n) => self.overrides.insert(key, n.to_be_bytes())?,
+            Some(n) => {
+                self.any_override.store(true, Ordering::Release);
+                self.overrides.insert(key, n.to_be_bytes())?;
+            }
             None => self.overrides.remove(key)?,
         };
         Ok(())
@@ -75,5 +80,40 @@ impl EmbeddedStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{NOW, issue_seeing, open, session};
+    use super::*;
+
+    /// The limit override the issuing transaction gives the decision for the fixture's
+    /// customer.
+    fn override_seen(store: &EmbeddedStore) -> Option<u32> {
+        let s = session();
+        store.insert_session(&s).unwrap();
+        let read = store.read_session(&s.id).unwrap().unwrap();
+        issue_seeing(store, &read, NOW).2
+    }
+
+    #[tokio::test]
+    async fn the_issuing_transaction_sees_an_override_set_now_or_before_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        assert_eq!(override_seen(&store), None, "none set");
+        let brand = BrandName::parse("ACME").unwrap();
+        let customer = Destination::mobile("84901234567").unwrap();
+        store
+            .set_limit_override(&brand, &customer, Some(7))
+            .unwrap();
+        assert_eq!(override_seen(&store), Some(7), "set while running");
+        store.close().await.unwrap();
+        drop(store);
+
+        let store = open(dir.path());
+        assert_eq!(override_seen(&store), Some(7), "after a restart");
+        store.set_limit_override(&brand, &customer, None).unwrap();
+        assert_eq!(override_seen(&store), None, "removed");
     }
 }
