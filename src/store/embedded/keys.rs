@@ -41,12 +41,11 @@ pub fn reads(name: &str) -> Reads {
     }
 }
 
-/// Whether the tree `name` keeps write stamps (`kv::Tree::stamp`): the sessions, which the
-/// issuing transaction takes as read before the signature check when none was written since
-/// (`EmbeddedStore::issue`).
-pub fn stamped(name: &str) -> bool {
-    name == "sessions"
-}
+/// The trees that keep write stamps (`kv::Tree::stamp`), each its own set: the sessions,
+/// which the issuing transaction takes as read before the signature check when none was
+/// written since (`EmbeddedStore::issue`), and both sessions and usage, whose last decoded
+/// values the store keeps while their stamps stay (`record_cache.rs`).
+pub const STAMPED: [&str; 2] = ["sessions", "usage"];
 
 pub fn brand(name: &BrandName) -> Vec<u8> {
     name.as_str().as_bytes().to_vec()

@@ -59,7 +59,7 @@ pub struct Tree {
     keyspace: Keyspace,
     writer: WriterLock,
     /// The write stamps of its keys, for a tree whose reads a transaction may reuse
-    /// ([`keys::stamped`]).
+    /// ([`keys::STAMPED`]).
     stamps: Option<Arc<Stamps>>,
 }
 
@@ -73,7 +73,7 @@ pub struct Stamp {
 
 impl Stamp {
     /// The key's slot, below [`STAMP_SLOTS`]: for a cache of values kept beside the stamps,
-    /// each valid while its key's stamp has not moved (see `session_cache.rs`).
+    /// each valid while its key's stamp has not moved (see `record_cache.rs`).
     pub fn slot(self) -> usize {
         self.slot as usize
     }
@@ -142,7 +142,7 @@ impl Tree {
         Ok(removed?)
     }
 
-    /// The write stamp of `key`, for a tree that keeps them ([`keys::stamped`]): taken before
+    /// The write stamp of `key`, for a tree that keeps them ([`keys::STAMPED`]): taken before
     /// the key is read, it lets a later transaction know whether a write to the key has
     /// committed since ([`Tx::unchanged`]), and so whether what was read is still the value.
     pub fn stamp(&self, key: impl AsRef<[u8]>) -> Option<Stamp> {
@@ -266,9 +266,8 @@ pub struct Db {
     db: Database,
     writer: WriterLock,
     journal: Arc<ActiveJournal>,
-    /// The write stamps of every stamped tree's keys (one set: a key of one tree shares its
-    /// slot with keys of another, which only costs a read).
-    stamps: Arc<Stamps>,
+    /// The write stamps of each stamped tree's keys ([`keys::STAMPED`]).
+    stamps: Arc<[(&'static str, Arc<Stamps>)]>,
 }
 
 impl Db {
@@ -285,7 +284,10 @@ impl Db {
                 dir: dir.to_path_buf(),
                 open: Mutex::new(None),
             }),
-            stamps: Arc::new(Stamps::new()),
+            stamps: keys::STAMPED
+                .iter()
+                .map(|name| (*name, Arc::new(Stamps::new())))
+                .collect(),
         })
     }
 
@@ -316,7 +318,11 @@ impl Db {
         Ok(Tree {
             keyspace: self.db.keyspace(name, options)?,
             writer: self.writer.clone(),
-            stamps: keys::stamped(name).then(|| self.stamps.clone()),
+            stamps: self
+                .stamps
+                .iter()
+                .find(|(stamped, _)| *stamped == name)
+                .map(|(_, stamps)| stamps.clone()),
         })
     }
 
@@ -341,21 +347,20 @@ impl Db {
         Ok(out)
     }
 
-    /// [`Db::write`], answering also the stamp of `key` (of a stamped `tree`) as the commit
-    /// left it, read before the writer lock goes: `None` when nothing was committed. When
-    /// the transaction wrote `key`, what it wrote is the key's value for as long as the
-    /// key's stamp is this one.
-    pub fn write_stamped<T, E: From<StoreError>>(
+    /// [`Db::write`], then `stamps` when the transaction committed writes, before the writer
+    /// lock goes: the stamps it reads ([`Tree::stamp`]) are those the commit left. `None`
+    /// when nothing was committed. What the transaction wrote to a key is that key's value
+    /// for as long as the key's stamp is the one read there.
+    pub fn write_stamped<T, S, E: From<StoreError>>(
         &self,
-        tree: &Tree,
-        key: &[u8],
         f: impl FnOnce(&mut Tx) -> Result<T, E>,
-    ) -> Result<(T, Option<Stamp>), E> {
+        stamps: impl FnOnce() -> S,
+    ) -> Result<(T, Option<S>), E> {
         let _writer = lock(&self.writer);
         let mut tx = Tx::default();
         let out = f(&mut tx)?;
         let committed = self.commit(tx)?;
-        Ok((out, committed.then(|| tree.stamp(key)).flatten()))
+        Ok((out, committed.then(stamps)))
     }
 
     /// Commits what `tx` wrote, under the writer lock; false when it wrote nothing.
@@ -368,8 +373,8 @@ impl Db {
         let mut batch = self.db.batch();
         let mut stamped = Vec::new();
         for w in tx.writes {
-            if w.stamped {
-                stamped.push(w.key.clone());
+            if let Some(stamps) = w.stamps {
+                stamped.push((stamps, w.key.clone()));
             }
             match w.change {
                 Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
@@ -378,8 +383,8 @@ impl Db {
             }
         }
         let committed = batch.commit();
-        for key in stamped {
-            self.stamps.raise(&key);
+        for (stamps, key) in stamped {
+            stamps.raise(&key);
         }
         committed.map_err(StoreError::from)?;
         Ok(true)
@@ -480,8 +485,8 @@ struct Write {
     keyspace: Keyspace,
     key: Slice,
     change: Change,
-    /// Its tree keeps write stamps.
-    stamped: bool,
+    /// Its tree's write stamps, when it keeps them.
+    stamps: Option<Arc<Stamps>>,
 }
 
 enum Change {
@@ -541,7 +546,7 @@ impl Tx {
             keyspace: tree.keyspace.clone(),
             key,
             change,
-            stamped: tree.stamps.is_some(),
+            stamps: tree.stamps.clone(),
         });
         let last = self.writes.len() - 1;
         if self.writes.len() == INDEXED_FROM {
@@ -627,32 +632,41 @@ mod tests {
     }
 
     #[test]
-    fn a_stamped_write_answers_the_stamp_its_commit_left() {
+    fn a_stamped_write_answers_the_stamps_its_commit_left() {
         let (_dir, db) = db();
         let tree = db.tree("sessions").unwrap();
-        let before = tree.stamp("k").unwrap();
+        let usage = db.tree("usage").unwrap();
+        let before = (tree.stamp("k").unwrap(), usage.stamp("k").unwrap());
+        let stamps = || (tree.stamp("k").unwrap(), usage.stamp("k").unwrap());
         let ((), stamp) = db
-            .write_stamped(&tree, b"k", |tx| {
-                tx.insert(&tree, "k", "v");
-                Ok::<_, StoreError>(())
-            })
+            .write_stamped(
+                |tx| {
+                    tx.insert(&tree, "k", "v");
+                    Ok::<_, StoreError>(())
+                },
+                stamps,
+            )
             .unwrap();
         let stamp = stamp.expect("committed");
-        assert_ne!(stamp, before, "the commit moved it");
-        assert_eq!(tree.stamp("k"), Some(stamp), "the stamp the key has now");
-        // A transaction that wrote nothing committed nothing, and answers no stamp.
+        assert_ne!(stamp.0, before.0, "the commit moved it");
+        assert_eq!(stamp.1, before.1, "each tree has its own stamps");
+        assert_eq!(stamps(), stamp, "the stamps the keys have now");
+        // A transaction that wrote nothing committed nothing, and answers no stamps.
         let ((), none) = db
-            .write_stamped(&tree, b"k", |_| Ok::<_, StoreError>(()))
+            .write_stamped(|_| Ok::<_, StoreError>(()), stamps)
             .unwrap();
         assert_eq!(none, None);
         // Nor does one that failed.
-        let failed = db.write_stamped(&tree, b"k", |tx| {
-            tx.insert(&tree, "k", "w");
-            Err::<(), _>(StoreError::Engine("refused".into()))
-        });
+        let failed = db.write_stamped(
+            |tx| {
+                tx.insert(&tree, "k", "w");
+                Err::<(), _>(StoreError::Engine("refused".into()))
+            },
+            stamps,
+        );
         assert!(failed.is_err());
         assert_eq!(tree.get("k").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(tree.stamp("k"), Some(stamp), "nothing committed since");
+        assert_eq!(stamps(), stamp, "nothing committed since");
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Sessions, the issuing transaction, and the payload-signature replay cache: the state the
 //! request path reads and writes.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::keys::Expiring;
-use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records};
+use super::record_cache::CustomerUsage;
+use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, kv, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
 use crate::store::{ReadSession, usage_expires_ms};
@@ -22,8 +22,9 @@ impl EmbeddedStore {
     /// A session with its key's write stamp, taken before the read (see `ReadSession`): the
     /// cached one when nothing wrote it since it was cached.
     pub fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
-        let stamp = self.sessions.stamp(id.as_str());
-        if let Some(session) = stamp.and_then(|stamp| self.session_cache.get(id, stamp)) {
+        let key = id.as_str().as_bytes();
+        let stamp = self.sessions.stamp(key);
+        if let Some(session) = stamp.and_then(|stamp| self.session_cache.get(key, stamp)) {
             return Ok(Some(ReadSession { session, stamp }));
         }
         let Some(session) = self.session(id)?.map(Arc::new) else {
@@ -38,13 +39,16 @@ impl EmbeddedStore {
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         let id = s.id.as_str().as_bytes();
         let value = records::encode_session(s)?;
-        let ((), stamp) = self.db.write_stamped(&self.sessions, id, |tx| {
-            let expiry = keys::expiry(Expiring::Session, s.expires_ms, id);
-            tx.insert(&self.expiry, expiry, &[] as &[u8]);
-            tx.insert(&self.sessions, id, value);
-            Ok::<_, StoreError>(())
-        })?;
-        if let Some(stamp) = stamp {
+        let ((), stamp) = self.db.write_stamped(
+            |tx| {
+                let expiry = keys::expiry(Expiring::Session, s.expires_ms, id);
+                tx.insert(&self.expiry, expiry, &[] as &[u8]);
+                tx.insert(&self.sessions, id, value);
+                Ok::<_, StoreError>(())
+            },
+            || self.sessions.stamp(id),
+        )?;
+        if let Some(stamp) = stamp.flatten() {
             self.session_cache.put(stamp, Arc::new(s.clone()));
         }
         Ok(())
@@ -71,19 +75,10 @@ impl EmbeddedStore {
         decide: impl FnOnce(Option<&Session>) -> (Option<Session>, T),
     ) -> Result<T, StoreError> {
         let key = id.as_str().as_bytes();
-        let ((outcome, written), stamp) = self.db.write_stamped(&self.sessions, key, |tx| {
-            // The stamp is the key's current one: the writer lock is held.
-            let cached = self
-                .sessions
-                .stamp(key)
-                .and_then(|stamp| self.session_cache.get(id, stamp));
-            let session = match cached {
-                Some(session) => Some(session),
-                None => tx
-                    .get(&self.sessions, key)?
-                    .map(|v| records::decode_session(id, &v).map(Arc::new))
-                    .transpose()?,
-            };
+        let write = |tx: &mut kv::Tx| {
+            let session = self
+                .session_cache
+                .read_in(tx, &self.sessions, key, |v| records::decode_session(id, v))?;
             let (next, outcome) = decide(session.as_deref());
             let Some(next) = next else {
                 return Ok((outcome, None));
@@ -97,8 +92,10 @@ impl EmbeddedStore {
             }
             tx.insert(&self.sessions, key, records::encode_session(&next)?);
             Ok::<_, StoreError>((outcome, Some(next)))
-        })?;
-        if let (Some(next), Some(stamp)) = (written, stamp) {
+        };
+        let ((outcome, written), stamp) =
+            self.db.write_stamped(write, || self.sessions.stamp(key))?;
+        if let (Some(next), Some(stamp)) = (written, stamp.flatten()) {
             self.session_cache.put(stamp, Arc::new(next));
         }
         Ok(outcome)
@@ -139,24 +136,27 @@ impl EmbeddedStore {
             _ => None,
         };
         let id = input.session.id.as_str();
-        let (issued, stamp) = self.db.write_stamped(&self.sessions, id.as_bytes(), |tx| {
+        let issue = |tx: &mut kv::Tx| {
             let session = match input.session.stamp {
                 Some(stamp) if tx.unchanged(&self.sessions, id, stamp) => {
-                    Some(Cow::Borrowed(&*input.session.session))
+                    Some(input.session.session.clone())
                 }
-                _ => tx
-                    .get(&self.sessions, id)?
-                    .map(|v| records::decode_session(&input.session.id, &v).map(Cow::Owned))
-                    .transpose()?,
+                _ => self
+                    .session_cache
+                    .read_in(tx, &self.sessions, id.as_bytes(), |v| {
+                        records::decode_session(&input.session.id, v)
+                    })?,
             };
             let current = match &customer {
-                Some(customer) => tx
-                    .get(&self.usage, customer)?
-                    .map(|v| records::decode_usage(&v))
-                    .transpose()?,
+                Some(customer) => self.usage_cache.read_in(tx, &self.usage, customer, |v| {
+                    let usage = records::decode_usage(v)?;
+                    let customer = customer.clone();
+                    Ok(CustomerUsage { customer, usage })
+                })?,
                 None => None,
             };
-            let write = match decide(session.as_deref(), current.as_ref(), limit) {
+            let current = current.as_ref().map(|c| &c.usage);
+            let write = match decide(session.as_deref(), current, limit) {
                 Ok(write) => write,
                 Err(refusal) => return Ok::<_, StoreError>(Err(refusal)),
             };
@@ -180,7 +180,7 @@ impl EmbeddedStore {
             if let Some((customer, u, encoded)) = usage {
                 tx.insert(&self.usage, customer.as_slice(), encoded);
                 let expires_ms = usage_expires_ms(u);
-                if moved(current.as_ref().map(usage_expires_ms), expires_ms) {
+                if moved(current.map(usage_expires_ms), expires_ms) {
                     let key = keys::expiry(Expiring::Usage, expires_ms, customer);
                     tx.insert(&self.expiry, key, &[] as &[u8]);
                 }
@@ -193,11 +193,24 @@ impl EmbeddedStore {
             if let Some(key) = dest_key {
                 tx.insert(&self.log_by_dest, key, &[] as &[u8]);
             }
-            Ok(Ok(write.session))
-        })?;
-        let issued = issued.map(|session| {
-            if let Some(stamp) = stamp {
-                self.session_cache.put(stamp, Arc::new(session));
+            Ok(Ok(write))
+        };
+        let stamps = || {
+            let usage = customer.as_ref().and_then(|c| self.usage.stamp(c));
+            (self.sessions.stamp(id), usage)
+        };
+        let (issued, stamps) = self.db.write_stamped(issue, stamps)?;
+        let issued = issued.map(|write| {
+            let Some((session_stamp, usage_stamp)) = stamps else {
+                return;
+            };
+            if let Some(stamp) = session_stamp {
+                self.session_cache.put(stamp, Arc::new(write.session));
+            }
+            if let (Some(usage), Some(customer), Some(stamp)) = (write.usage, customer, usage_stamp)
+            {
+                self.usage_cache
+                    .put(stamp, Arc::new(CustomerUsage { customer, usage }));
             }
         });
         if let (Ok(()), Some(job)) = (&issued, input.job) {
@@ -289,7 +302,11 @@ mod tests {
         // Marked, so that the decision shows which copy it was given.
         Arc::make_mut(&mut read.session).failed_attempts = 2;
         let (_, seen) = issue_on(&store, &read, NOW);
-        assert_eq!(seen.unwrap().failed_attempts, 2, "the session as read");
+        assert_eq!(
+            seen.session.unwrap().failed_attempts,
+            2,
+            "the session as read"
+        );
     }
 
     #[test]
@@ -309,7 +326,7 @@ mod tests {
             );
             let (_, seen) = issue_on(&store, &read, NOW);
             assert_eq!(
-                seen, now,
+                seen.session, now,
                 "{what}: the decision must see the session as it is"
             );
         }
@@ -317,8 +334,9 @@ mod tests {
 
     /// Whether the cache holds `id` as its key's stamp is now.
     fn cached(store: &EmbeddedStore, id: &SessionId) -> bool {
-        let stamp = store.sessions.stamp(id.as_str()).unwrap();
-        store.session_cache.get(id, stamp).is_some()
+        let key = id.as_str().as_bytes();
+        let stamp = store.sessions.stamp(key).unwrap();
+        store.session_cache.get(key, stamp).is_some()
     }
 
     #[test]
