@@ -13,8 +13,11 @@ use crate::store::LogSelection;
 
 /// What a delivery step found of its record (see [`EmbeddedStore::delivery_step`]).
 pub(super) enum Found {
-    /// The record as it was before the step.
-    Record(IssuanceRecord),
+    /// The record's brand, and its delivery status before the step.
+    Record {
+        brand: String,
+        delivery: DeliveryStatus,
+    },
     /// Swept meanwhile.
     Gone,
     /// Left as it is; the step wrote nothing of it.
@@ -59,23 +62,24 @@ impl EmbeddedStore {
         let Some(old) = tx.get(&self.log, id.as_bytes())? else {
             return Ok(Found::Gone);
         };
-        let before = match records::decode_log(&old) {
+        let mut record = match records::decode_log(&old) {
             Ok(r) => r,
             Err(e) => return Ok(Found::Unreadable(e)),
         };
-        let mut after = before.clone();
-        after.delivery = status;
-        after.channel = Some(channel);
+        let (from, delivery) = (LogGroup::of(&record), record.delivery);
+        record.delivery = status;
+        record.channel = Some(channel);
         if let Some(a) = attempt {
-            after.attempts.push(a.clone());
+            record.attempts.push(a.clone());
         }
-        tx.insert(&self.log, id.as_bytes(), records::encode_log(&after)?);
-        let (from, to) = (LogGroup::of(&before), LogGroup::of(&after));
+        tx.insert(&self.log, id.as_bytes(), records::encode_log(&record)?);
+        let to = LogGroup::of(&record);
         if from != to {
             tx.remove_single(&self.log_by_dest, keys::log_group(from, id));
             tx.insert(&self.log_by_dest, keys::log_group(to, id), &[] as &[u8]);
         }
-        Ok(Found::Record(before))
+        let brand = record.brand;
+        Ok(Found::Record { brand, delivery })
     }
 
     /// After a committed step: a status that ends the delivery counts once in the stats, at
@@ -88,11 +92,11 @@ impl EmbeddedStore {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         match found {
-            Found::Record(before) => {
-                if !before.delivery.is_final()
+            Found::Record { brand, delivery } => {
+                if !delivery.is_final()
                     && let Some(counter) = delivery_counter(status, channel)
                 {
-                    self.count(now_ms, &before.brand, counter);
+                    self.count(now_ms, &brand, counter);
                 }
                 Ok(())
             }
