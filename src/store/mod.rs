@@ -150,8 +150,7 @@ pub struct IssueWrite {
 /// transaction reads the session again, locked.
 #[derive(Clone, Debug)]
 pub struct ReadSession {
-    /// Shared with the embedded store's session cache.
-    session: Arc<Session>,
+    session: Session,
     stamp: Option<embedded::Stamp>,
 }
 
@@ -159,7 +158,7 @@ impl ReadSession {
     /// A session the issuing transaction will read again.
     pub fn unstamped(session: Session) -> Self {
         Self {
-            session: Arc::new(session),
+            session,
             stamp: None,
         }
     }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::EmbeddedStore;
-use crate::domain::limits::Usage;
 use crate::domain::{
     BrandName, ChannelKind, DeliveryStatus, Destination, Flow, Identifier, IdentifierType,
     IssuanceRecord, OutboxJob, Session, SessionId,
@@ -39,18 +38,23 @@ pub fn session() -> Session {
     }
 }
 
-/// What the issuing transaction gave its decision.
-#[derive(Debug, Default)]
-pub struct Seen {
-    pub session: Option<Session>,
-    pub usage: Option<Usage>,
-    pub limit: Option<u32>,
+/// Issues a code on `read` whose delivery job is due at `due_ms`, writing the session as read
+/// back; returns the job and the session the transaction's decision was given.
+pub fn issue_on(
+    store: &EmbeddedStore,
+    read: &ReadSession,
+    due_ms: i64,
+) -> (OutboxJob, Option<Session>) {
+    let (job, seen, _) = issue_seeing(store, read, due_ms);
+    (job, seen)
 }
 
-/// Issues a code on `read` whose delivery job is due at `due_ms`, writing the session as read
-/// back and counting the code in the customer's usage; returns the job and what the
-/// transaction's decision was given.
-pub fn issue_on(store: &EmbeddedStore, read: &ReadSession, due_ms: i64) -> (OutboxJob, Seen) {
+/// [`issue_on`], answering also the customer's limit override the decision was given.
+pub fn issue_seeing(
+    store: &EmbeddedStore,
+    read: &ReadSession,
+    due_ms: i64,
+) -> (OutboxJob, Option<Session>, Option<u32>) {
     let brand = read.brand.clone();
     let to = Destination::mobile("84901234567").unwrap();
     let log = IssuanceRecord {
@@ -91,24 +95,16 @@ pub fn issue_on(store: &EmbeddedStore, read: &ReadSession, due_ms: i64) -> (Outb
         job: Some(&job),
         log: &log,
     };
-    let mut seen = Seen::default();
-    let write = |session: Option<&Session>, usage: Option<&Usage>, limit: Option<u32>| {
-        seen = Seen {
-            session: session.cloned(),
-            usage: usage.cloned(),
-            limit,
-        };
-        let count = usage.map_or(0, |u| u.count);
-        let usage = Usage {
-            count: count + 1,
-            last_issued_ms: Some(NOW),
-            ..usage.cloned().unwrap_or_default()
-        };
+    let mut seen = None;
+    let mut limit = None;
+    let write = |current: Option<&Session>, _: Option<&_>, override_: Option<u32>| {
+        seen = current.cloned();
+        limit = override_;
         Ok(IssueWrite {
             session: (**read).clone(),
-            usage: Some(usage),
+            usage: None,
         })
     };
     store.issue(&input, write).unwrap().unwrap();
-    (job, seen)
+    (job, seen, limit)
 }

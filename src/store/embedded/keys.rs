@@ -41,11 +41,12 @@ pub fn reads(name: &str) -> Reads {
     }
 }
 
-/// The trees that keep write stamps (`kv::Tree::stamp`), each its own set: the sessions,
-/// which the issuing transaction takes as read before the signature check when none was
-/// written since (`EmbeddedStore::issue`), and both sessions and usage, whose last decoded
-/// values the store keeps while their stamps stay (`record_cache.rs`).
-pub const STAMPED: [&str; 2] = ["sessions", "usage"];
+/// Whether the tree `name` keeps write stamps (`kv::Tree::stamp`): the sessions, which the
+/// issuing transaction takes as read before the signature check when none was written since
+/// (`EmbeddedStore::issue`).
+pub fn stamped(name: &str) -> bool {
+    name == "sessions"
+}
 
 pub fn brand(name: &BrandName) -> Vec<u8> {
     name.as_str().as_bytes().to_vec()

@@ -59,55 +59,40 @@ pub struct Tree {
     keyspace: Keyspace,
     writer: WriterLock,
     /// The write stamps of its keys, for a tree whose reads a transaction may reuse
-    /// ([`keys::STAMPED`]).
+    /// ([`keys::stamped`]).
     stamps: Option<Arc<Stamps>>,
 }
 
-/// A key's write stamp (see [`Tree::stamp`]): the key's slot and how many writes to the
-/// slot's keys had committed.
+/// A key's write stamp (see [`Tree::stamp`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    slot: u32,
-    writes: u64,
-}
-
-impl Stamp {
-    /// The key's slot, below [`STAMP_SLOTS`]: for a cache of values kept beside the stamps,
-    /// each valid while its key's stamp has not moved (see `record_cache.rs`).
-    pub fn slot(self) -> usize {
-        self.slot as usize
-    }
-}
+pub struct Stamp(u64);
 
 /// Write stamps: a counter per slot, a key's slot being a hash of it, raised after each
 /// committed write to a key of the slot and before the writer lock is let go.
 struct Stamps(Box<[AtomicU64]>);
 
 /// Slots of [`Stamps`]: a write to another key of the same slot makes a reader read again
-/// for nothing (and drops a cached value), so there are many more slots than writes in
-/// flight, and than the sessions a busy minute writes (128 KB of counters).
-pub const STAMP_SLOTS: usize = 16_384;
+/// for nothing, so there are many more slots than writes in flight.
+const STAMP_SLOTS: u64 = 4096;
 
 impl Stamps {
     fn new() -> Self {
         Self((0..STAMP_SLOTS).map(|_| AtomicU64::new(0)).collect())
     }
 
-    fn slot(key: &[u8]) -> u32 {
+    fn slot(&self, key: &[u8]) -> &AtomicU64 {
         let mut hasher = std::hash::DefaultHasher::new();
         hasher.write(key);
-        // Below STAMP_SLOTS, which fits in a u32.
-        (hasher.finish() % STAMP_SLOTS as u64) as u32
+        let slot = usize::try_from(hasher.finish() % STAMP_SLOTS).unwrap_or_default();
+        &self.0[slot]
     }
 
     fn get(&self, key: &[u8]) -> Stamp {
-        let slot = Self::slot(key);
-        let writes = self.0[slot as usize].load(Ordering::Acquire);
-        Stamp { slot, writes }
+        Stamp(self.slot(key).load(Ordering::Acquire))
     }
 
     fn raise(&self, key: &[u8]) {
-        self.0[Self::slot(key) as usize].fetch_add(1, Ordering::Release);
+        self.slot(key).fetch_add(1, Ordering::Release);
     }
 
     fn raise_all(&self) {
@@ -142,7 +127,7 @@ impl Tree {
         Ok(removed?)
     }
 
-    /// The write stamp of `key`, for a tree that keeps them ([`keys::STAMPED`]): taken before
+    /// The write stamp of `key`, for a tree that keeps them ([`keys::stamped`]): taken before
     /// the key is read, it lets a later transaction know whether a write to the key has
     /// committed since ([`Tx::unchanged`]), and so whether what was read is still the value.
     pub fn stamp(&self, key: impl AsRef<[u8]>) -> Option<Stamp> {
@@ -266,8 +251,9 @@ pub struct Db {
     db: Database,
     writer: WriterLock,
     journal: Arc<ActiveJournal>,
-    /// The write stamps of each stamped tree's keys ([`keys::STAMPED`]).
-    stamps: Arc<[(&'static str, Arc<Stamps>)]>,
+    /// The write stamps of every stamped tree's keys (one set: a key of one tree shares its
+    /// slot with keys of another, which only costs a read).
+    stamps: Arc<Stamps>,
 }
 
 impl Db {
@@ -284,10 +270,7 @@ impl Db {
                 dir: dir.to_path_buf(),
                 open: Mutex::new(None),
             }),
-            stamps: keys::STAMPED
-                .iter()
-                .map(|name| (*name, Arc::new(Stamps::new())))
-                .collect(),
+            stamps: Arc::new(Stamps::new()),
         })
     }
 
@@ -318,11 +301,7 @@ impl Db {
         Ok(Tree {
             keyspace: self.db.keyspace(name, options)?,
             writer: self.writer.clone(),
-            stamps: self
-                .stamps
-                .iter()
-                .find(|(stamped, _)| *stamped == name)
-                .map(|(_, stamps)| stamps.clone()),
+            stamps: keys::stamped(name).then(|| self.stamps.clone()),
         })
     }
 
@@ -341,53 +320,33 @@ impl Db {
         f: impl FnOnce(&mut Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         let _writer = lock(&self.writer);
-        let mut tx = Tx::default();
+        let mut tx = Tx {
+            writes: Vec::new(),
+            index: HashMap::new(),
+        };
         let out = f(&mut tx)?;
-        self.commit(tx)?;
+        if !tx.writes.is_empty() {
+            // Each commit reaches the operating system (fjall's default): a crash of the
+            // process alone loses nothing; the flusher's fsync covers the machine's.
+            let mut batch = self.db.batch();
+            let mut stamped = Vec::new();
+            for w in tx.writes {
+                if w.stamped {
+                    stamped.push(w.key.clone());
+                }
+                match w.change {
+                    Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
+                    Change::Remove => batch.remove(&w.keyspace, w.key),
+                    Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
+                }
+            }
+            let committed = batch.commit();
+            for key in stamped {
+                self.stamps.raise(&key);
+            }
+            committed.map_err(StoreError::from)?;
+        }
         Ok(out)
-    }
-
-    /// [`Db::write`], then `stamps` when the transaction committed writes, before the writer
-    /// lock goes: the stamps it reads ([`Tree::stamp`]) are those the commit left. `None`
-    /// when nothing was committed. What the transaction wrote to a key is that key's value
-    /// for as long as the key's stamp is the one read there.
-    pub fn write_stamped<T, S, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Tx) -> Result<T, E>,
-        stamps: impl FnOnce() -> S,
-    ) -> Result<(T, Option<S>), E> {
-        let _writer = lock(&self.writer);
-        let mut tx = Tx::default();
-        let out = f(&mut tx)?;
-        let committed = self.commit(tx)?;
-        Ok((out, committed.then(stamps)))
-    }
-
-    /// Commits what `tx` wrote, under the writer lock; false when it wrote nothing.
-    fn commit(&self, tx: Tx) -> Result<bool, StoreError> {
-        if tx.writes.is_empty() {
-            return Ok(false);
-        }
-        // Each commit reaches the operating system (fjall's default): a crash of the process
-        // alone loses nothing; the flusher's fsync covers the machine's.
-        let mut batch = self.db.batch();
-        let mut stamped = Vec::new();
-        for w in tx.writes {
-            if let Some(stamps) = w.stamps {
-                stamped.push((stamps, w.key.clone()));
-            }
-            match w.change {
-                Change::Put(value) => batch.insert(&w.keyspace, w.key, value),
-                Change::Remove => batch.remove(&w.keyspace, w.key),
-                Change::RemoveSingle => batch.remove_weak(&w.keyspace, w.key),
-            }
-        }
-        let committed = batch.commit();
-        for (stamps, key) in stamped {
-            stamps.raise(&key);
-        }
-        committed.map_err(StoreError::from)?;
-        Ok(true)
     }
 
     /// Blocks until every committed write is on disk.
@@ -469,7 +428,6 @@ impl ActiveJournal {
 }
 
 /// A write transaction (see [`Db::write`]): its writes, in order, until it commits.
-#[derive(Default)]
 pub struct Tx {
     writes: Vec<Write>,
     /// Where each tree's key is in `writes`, kept once there are [`INDEXED_FROM`] of them:
@@ -485,8 +443,8 @@ struct Write {
     keyspace: Keyspace,
     key: Slice,
     change: Change,
-    /// Its tree's write stamps, when it keeps them.
-    stamps: Option<Arc<Stamps>>,
+    /// Its tree keeps write stamps.
+    stamped: bool,
 }
 
 enum Change {
@@ -546,7 +504,7 @@ impl Tx {
             keyspace: tree.keyspace.clone(),
             key,
             change,
-            stamps: tree.stamps.clone(),
+            stamped: tree.stamps.is_some(),
         });
         let last = self.writes.len() - 1;
         if self.writes.len() == INDEXED_FROM {
@@ -629,44 +587,6 @@ mod tests {
             Ok::<_, StoreError>(())
         })
         .unwrap();
-    }
-
-    #[test]
-    fn a_stamped_write_answers_the_stamps_its_commit_left() {
-        let (_dir, db) = db();
-        let tree = db.tree("sessions").unwrap();
-        let usage = db.tree("usage").unwrap();
-        let before = (tree.stamp("k").unwrap(), usage.stamp("k").unwrap());
-        let stamps = || (tree.stamp("k").unwrap(), usage.stamp("k").unwrap());
-        let ((), stamp) = db
-            .write_stamped(
-                |tx| {
-                    tx.insert(&tree, "k", "v");
-                    Ok::<_, StoreError>(())
-                },
-                stamps,
-            )
-            .unwrap();
-        let stamp = stamp.expect("committed");
-        assert_ne!(stamp.0, before.0, "the commit moved it");
-        assert_eq!(stamp.1, before.1, "each tree has its own stamps");
-        assert_eq!(stamps(), stamp, "the stamps the keys have now");
-        // A transaction that wrote nothing committed nothing, and answers no stamps.
-        let ((), none) = db
-            .write_stamped(|_| Ok::<_, StoreError>(()), stamps)
-            .unwrap();
-        assert_eq!(none, None);
-        // Nor does one that failed.
-        let failed = db.write_stamped(
-            |tx| {
-                tx.insert(&tree, "k", "w");
-                Err::<(), _>(StoreError::Engine("refused".into()))
-            },
-            stamps,
-        );
-        assert!(failed.is_err());
-        assert_eq!(tree.get("k").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(stamps(), stamp, "nothing committed since");
     }
 
     #[test]

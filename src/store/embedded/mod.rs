@@ -23,7 +23,6 @@ mod legacy;
 mod log;
 mod manifest;
 mod operators;
-mod record_cache;
 mod sessions;
 mod settings;
 mod stats;
@@ -38,13 +37,12 @@ use flusher::{DiskSync, Flusher};
 pub use kv::Stamp;
 use kv::Tree;
 pub use manifest::OnDamage;
-use record_cache::RecordCache;
 
 use super::{
     BrandCache, Durability, IssueInput, IssueWrite, LoadedBrand, RawRecords, StatRow, StoreError,
     TokenDigest, records,
 };
-use crate::domain::{Brand, BrandName, Session};
+use crate::domain::{Brand, BrandName};
 use crate::secrets::ServerKeys;
 
 #[derive(Clone)]
@@ -52,11 +50,7 @@ pub struct EmbeddedStore {
     db: kv::Db,
     brands: Tree,
     sessions: Tree,
-    /// The sessions last written or read, decoded (see `record_cache.rs`).
-    session_cache: Arc<RecordCache<Session>>,
     usage: Tree,
-    /// The usage last written, decoded (see `record_cache.rs`).
-    usage_cache: Arc<RecordCache<record_cache::CustomerUsage>>,
     overrides: Tree,
     /// False while `overrides` is known to be empty, as it nearly always is: the issuing
     /// transaction then skips looking up the customer's override. Set before the first
@@ -198,9 +192,7 @@ impl EmbeddedStore {
         let store = Self {
             brands: tree("brands")?,
             sessions: tree("sessions")?,
-            session_cache: Arc::new(RecordCache::new()),
             usage: tree("usage")?,
-            usage_cache: Arc::new(RecordCache::new()),
             any_override: Arc::new(AtomicBool::new(!overrides.is_empty()?)),
             overrides,
             outbox: tree("outbox")?,

@@ -1,12 +1,11 @@
 //! Sessions, the issuing transaction, and the payload-signature replay cache: the state the
 //! request path reads and writes.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
 use super::keys::Expiring;
-use super::record_cache::CustomerUsage;
-use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, kv, records};
+use super::{EmbeddedStore, IssueInput, IssueWrite, StoreError, decode_u32, keys, records};
 use crate::domain::limits::Usage;
 use crate::domain::{BrandName, Refusal, Session, SessionId};
 use crate::store::{ReadSession, usage_expires_ms};
@@ -19,39 +18,23 @@ impl EmbeddedStore {
             .transpose()
     }
 
-    /// A session with its key's write stamp, taken before the read (see `ReadSession`): the
-    /// cached one when nothing wrote it since it was cached.
+    /// A session with its key's write stamp, taken before the read (see `ReadSession`).
     pub fn read_session(&self, id: &SessionId) -> Result<Option<ReadSession>, StoreError> {
-        let key = id.as_str().as_bytes();
-        let stamp = self.sessions.stamp(key);
-        if let Some(session) = stamp.and_then(|stamp| self.session_cache.get(key, stamp)) {
-            return Ok(Some(ReadSession { session, stamp }));
-        }
-        let Some(session) = self.session(id)?.map(Arc::new) else {
-            return Ok(None);
-        };
-        if let Some(stamp) = stamp {
-            self.session_cache.put(stamp, session.clone());
-        }
-        Ok(Some(ReadSession { session, stamp }))
+        let stamp = self.sessions.stamp(id.as_str());
+        Ok(self
+            .session(id)?
+            .map(|session| ReadSession { session, stamp }))
     }
 
     pub fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         let id = s.id.as_str().as_bytes();
         let value = records::encode_session(s)?;
-        let ((), stamp) = self.db.write_stamped(
-            |tx| {
-                let expiry = keys::expiry(Expiring::Session, s.expires_ms, id);
-                tx.insert(&self.expiry, expiry, &[] as &[u8]);
-                tx.insert(&self.sessions, id, value);
-                Ok::<_, StoreError>(())
-            },
-            || self.sessions.stamp(id),
-        )?;
-        if let Some(stamp) = stamp.flatten() {
-            self.session_cache.put(stamp, Arc::new(s.clone()));
-        }
-        Ok(())
+        self.db.write(|tx| {
+            let expiry = keys::expiry(Expiring::Session, s.expires_ms, id);
+            tx.insert(&self.expiry, expiry, &[] as &[u8]);
+            tx.insert(&self.sessions, id, value);
+            Ok::<_, StoreError>(())
+        })
     }
 
     /// Indexes a record by when it expires (see `keys::expiry`).
@@ -74,31 +57,23 @@ impl EmbeddedStore {
         id: &SessionId,
         decide: impl FnOnce(Option<&Session>) -> (Option<Session>, T),
     ) -> Result<T, StoreError> {
-        let key = id.as_str().as_bytes();
-        let write = |tx: &mut kv::Tx| {
-            let session = self
-                .session_cache
-                .read_in(tx, &self.sessions, key, |v| records::decode_session(id, v))?;
-            let (next, outcome) = decide(session.as_deref());
-            let Some(next) = next else {
-                return Ok((outcome, None));
-            };
+        self.db.write(|tx| {
+            let session = tx
+                .get(&self.sessions, id.as_str())?
+                .map(|v| records::decode_session(id, &v))
+                .transpose()?;
+            let (next, outcome) = decide(session.as_ref());
+            let Some(next) = next else { return Ok(outcome) };
             if session
                 .as_ref()
                 .is_none_or(|s| s.expires_ms != next.expires_ms)
             {
-                let key = keys::expiry(Expiring::Session, next.expires_ms, key);
+                let key = keys::expiry(Expiring::Session, next.expires_ms, id.as_str().as_bytes());
                 tx.insert(&self.expiry, key, &[] as &[u8]);
             }
-            tx.insert(&self.sessions, key, records::encode_session(&next)?);
-            Ok::<_, StoreError>((outcome, Some(next)))
-        };
-        let ((outcome, written), stamp) =
-            self.db.write_stamped(write, || self.sessions.stamp(key))?;
-        if let (Some(next), Some(stamp)) = (written, stamp.flatten()) {
-            self.session_cache.put(stamp, Arc::new(next));
-        }
-        Ok(outcome)
+            tx.insert(&self.sessions, id.as_str(), records::encode_session(&next)?);
+            Ok(outcome)
+        })
     }
 
     /// The issuing transaction: takes the session as the request read it when no write to it
@@ -136,27 +111,24 @@ impl EmbeddedStore {
             _ => None,
         };
         let id = input.session.id.as_str();
-        let issue = |tx: &mut kv::Tx| {
+        let issued = self.db.write(|tx| {
             let session = match input.session.stamp {
                 Some(stamp) if tx.unchanged(&self.sessions, id, stamp) => {
-                    Some(input.session.session.clone())
+                    Some(Cow::Borrowed(&input.session.session))
                 }
-                _ => self
-                    .session_cache
-                    .read_in(tx, &self.sessions, id.as_bytes(), |v| {
-                        records::decode_session(&input.session.id, v)
-                    })?,
+                _ => tx
+                    .get(&self.sessions, id)?
+                    .map(|v| records::decode_session(&input.session.id, &v).map(Cow::Owned))
+                    .transpose()?,
             };
             let current = match &customer {
-                Some(customer) => self.usage_cache.read_in(tx, &self.usage, customer, |v| {
-                    let usage = records::decode_usage(v)?;
-                    let customer = customer.clone();
-                    Ok(CustomerUsage { customer, usage })
-                })?,
+                Some(customer) => tx
+                    .get(&self.usage, customer)?
+                    .map(|v| records::decode_usage(&v))
+                    .transpose()?,
                 None => None,
             };
-            let current = current.as_ref().map(|c| &c.usage);
-            let write = match decide(session.as_deref(), current, limit) {
+            let write = match decide(session.as_deref(), current.as_ref(), limit) {
                 Ok(write) => write,
                 Err(refusal) => return Ok::<_, StoreError>(Err(refusal)),
             };
@@ -180,7 +152,7 @@ impl EmbeddedStore {
             if let Some((customer, u, encoded)) = usage {
                 tx.insert(&self.usage, customer.as_slice(), encoded);
                 let expires_ms = usage_expires_ms(u);
-                if moved(current.map(usage_expires_ms), expires_ms) {
+                if moved(current.as_ref().map(usage_expires_ms), expires_ms) {
                     let key = keys::expiry(Expiring::Usage, expires_ms, customer);
                     tx.insert(&self.expiry, key, &[] as &[u8]);
                 }
@@ -193,26 +165,8 @@ impl EmbeddedStore {
             if let Some(key) = dest_key {
                 tx.insert(&self.log_by_dest, key, &[] as &[u8]);
             }
-            Ok(Ok(write))
-        };
-        let stamps = || {
-            let usage = customer.as_ref().and_then(|c| self.usage.stamp(c));
-            (self.sessions.stamp(id), usage)
-        };
-        let (issued, stamps) = self.db.write_stamped(issue, stamps)?;
-        let issued = issued.map(|write| {
-            let Some((session_stamp, usage_stamp)) = stamps else {
-                return;
-            };
-            if let Some(stamp) = session_stamp {
-                self.session_cache.put(stamp, Arc::new(write.session));
-            }
-            if let (Some(usage), Some(customer), Some(stamp)) = (write.usage, customer, usage_stamp)
-            {
-                self.usage_cache
-                    .put(stamp, Arc::new(CustomerUsage { customer, usage }));
-            }
-        });
+            Ok(Ok(()))
+        })?;
         if let (Ok(()), Some(job)) = (&issued, input.job) {
             self.job_queued(job);
         }
@@ -300,13 +254,9 @@ mod tests {
         let mut read = store.read_session(&s.id).unwrap().unwrap();
         assert!(read.stamp.is_some(), "sessions keep write stamps");
         // Marked, so that the decision shows which copy it was given.
-        Arc::make_mut(&mut read.session).failed_attempts = 2;
+        read.session.failed_attempts = 2;
         let (_, seen) = issue_on(&store, &read, NOW);
-        assert_eq!(
-            seen.session.unwrap().failed_attempts,
-            2,
-            "the session as read"
-        );
+        assert_eq!(seen.unwrap().failed_attempts, 2, "the session as read");
     }
 
     #[test]
@@ -326,85 +276,9 @@ mod tests {
             );
             let (_, seen) = issue_on(&store, &read, NOW);
             assert_eq!(
-                seen.session, now,
+                seen, now,
                 "{what}: the decision must see the session as it is"
             );
         }
-    }
-
-    /// Whether the cache holds `id` as its key's stamp is now.
-    fn cached(store: &EmbeddedStore, id: &SessionId) -> bool {
-        let key = id.as_str().as_bytes();
-        let stamp = store.sessions.stamp(key).unwrap();
-        store.session_cache.get(key, stamp).is_some()
-    }
-
-    #[test]
-    fn the_writes_that_commit_a_session_cache_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let s = session();
-        store.insert_session(&s).unwrap();
-        assert!(cached(&store, &s.id), "token/generate's insert");
-        let read = store.read_session(&s.id).unwrap().unwrap();
-        let again = store.read_session(&s.id).unwrap().unwrap();
-        assert!(
-            Arc::ptr_eq(&read.session, &again.session),
-            "read from the cache"
-        );
-        issue_on(&store, &read, NOW);
-        assert!(cached(&store, &s.id), "the issuing transaction");
-        let (what, count_a_failed_attempt) = WRITES[0];
-        count_a_failed_attempt(&store, &s);
-        assert!(cached(&store, &s.id), "{what}");
-        let read = store.read_session(&s.id).unwrap().unwrap();
-        assert_eq!(
-            read.failed_attempts, 1,
-            "the session as the validation wrote it"
-        );
-    }
-
-    #[test]
-    fn a_cached_session_is_never_taken_after_a_write_to_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        for (what, write) in WRITES {
-            let s = session();
-            store.insert_session(&s).unwrap();
-            store.read_session(&s.id).unwrap().unwrap();
-            assert!(cached(&store, &s.id), "{what}: cached before the write");
-            write(&store, &s);
-            let now = store.session(&s.id).unwrap();
-            assert_ne!(now.as_ref(), Some(&s), "{what}: the write changed nothing");
-            let read = store.read_session(&s.id).unwrap();
-            assert_eq!(read.as_deref(), now.as_ref(), "{what}: read_session");
-            let seen = store
-                .update_session(&s.id, |current| (None, current.cloned()))
-                .unwrap();
-            assert_eq!(seen, now, "{what}: the validation's transaction");
-        }
-    }
-
-    #[test]
-    fn a_session_sharing_its_stamp_slot_is_not_taken_for_another() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let a = session();
-        let slot = |s: &Session| store.sessions.stamp(s.id.as_str()).unwrap().slot();
-        // About one in 16,384 random ids shares a's slot.
-        let b = std::iter::repeat_with(session)
-            .find(|b| slot(b) == slot(&a))
-            .unwrap();
-        store.insert_session(&a).unwrap();
-        store.insert_session(&b).unwrap();
-        // b's write moved the slot's stamp and holds the slot's entry, with the stamp a's key
-        // has now too.
-        assert!(cached(&store, &b.id) && !cached(&store, &a.id));
-        assert_eq!(store.read_session(&a.id).unwrap().as_deref(), Some(&a));
-        assert_eq!(store.read_session(&b.id).unwrap().as_deref(), Some(&b));
-        let seen = store
-            .update_session(&a.id, |current| (None, current.cloned()))
-            .unwrap();
-        assert_eq!(seen.as_ref(), Some(&a));
     }
 }

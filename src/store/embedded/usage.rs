@@ -85,19 +85,16 @@ impl EmbeddedStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{NOW, Seen, issue_on, open, session};
+    use super::super::fixtures::{NOW, issue_seeing, open, session};
     use super::*;
 
-    /// What the issuing transaction gives the decision for a code to the fixture's customer.
-    fn seen(store: &EmbeddedStore) -> Seen {
+    /// The limit override the issuing transaction gives the decision for the fixture's
+    /// customer.
+    fn override_seen(store: &EmbeddedStore) -> Option<u32> {
         let s = session();
         store.insert_session(&s).unwrap();
         let read = store.read_session(&s.id).unwrap().unwrap();
-        issue_on(store, &read, NOW).1
-    }
-
-    fn override_seen(store: &EmbeddedStore) -> Option<u32> {
-        seen(store).limit
+        issue_seeing(store, &read, NOW).2
     }
 
     #[tokio::test]
@@ -118,59 +115,5 @@ mod tests {
         assert_eq!(override_seen(&store), Some(7), "after a restart");
         store.set_limit_override(&brand, &customer, None).unwrap();
         assert_eq!(override_seen(&store), None, "removed");
-    }
-
-    #[test]
-    fn the_issuing_transaction_sees_the_usage_as_the_last_write_left_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let brand = BrandName::parse("ACME").unwrap();
-        let customer = Destination::mobile("84901234567").unwrap();
-        let key = keys::customer(&brand, &customer);
-        let cached = || {
-            let stamp = store.usage.stamp(&key).unwrap();
-            store.usage_cache.get(&key, stamp).is_some()
-        };
-        let imported = Usage {
-            day: 20270115,
-            count: 40,
-            last_issued_ms: Some(NOW - 1),
-            recent_ms: Vec::new(),
-        };
-        let writes: [(&str, &dyn Fn()); 4] = [
-            ("an operator's reset", &|| {
-                store.reset_usage(&brand, &customer).unwrap();
-            }),
-            ("an import", &|| {
-                let usage = imported.clone();
-                let (brand, customer) = (brand.clone(), customer.clone());
-                let record = crate::store::Record::Usage {
-                    brand,
-                    customer,
-                    usage,
-                };
-                store.import(record).unwrap();
-            }),
-            ("the sweep", &|| {
-                let remove = |tx: &mut super::super::kv::Tx| {
-                    tx.remove(&store.usage, key.as_slice());
-                    Ok::<_, StoreError>(())
-                };
-                store.db.write(remove).unwrap();
-            }),
-            ("a removal outside a transaction", &|| {
-                store.usage.remove(key.as_slice()).unwrap();
-            }),
-        ];
-        assert_eq!(seen(&store).usage, None, "no code yet");
-        assert!(cached(), "the first code's usage");
-        assert_eq!(seen(&store).usage.map(|u| u.count), Some(1));
-        for (what, write) in writes {
-            seen(&store);
-            assert!(cached(), "{what}: cached before the write");
-            write();
-            let now = store.usage(&brand, &customer).unwrap();
-            assert_eq!(seen(&store).usage, now, "{what}: the usage as it is");
-        }
     }
 }
