@@ -781,10 +781,10 @@ impl Store {
         match &self.engine {
             Engine::Embedded(s) => {
                 let jobs = s.claim_jobs(now_ms, max)?;
-                // A job is read from memory as soon as it is committed; with flush-each,
-                // nothing is sent before it is on disk (a crash would lose what was sent).
+                // A job is read from memory as soon as it is committed: nothing is sent
+                // before a crash can no longer lose it (see `ready_to_send`).
                 if !jobs.is_empty() {
-                    s.wait_durable().await?;
+                    s.ready_to_send().await?;
                 }
                 Ok(jobs)
             }

@@ -1,7 +1,7 @@
-//! Group commit. Each write lands in fjall's journal (in the operating system's buffers); one
-//! thread of its own makes the journal durable in a loop, when a writer waits for it and at
-//! least twice a second (the `periodic` durability's bound; the dashboard's counts
-//! go into their tree at each flush). A writer that committed asks
+//! Group commit. Each write lands in fjall's journal (in its buffer, see `kv::Db::write`); one
+//! thread of its own writes the journal out and makes it durable in a loop, when a writer
+//! waits for it and at least twice a second (the `periodic` durability's bound; the
+//! dashboard's counts go into their tree at each flush). A writer that committed asks
 //! for the generation of the next flush to *start* and waits until it finished: that flush
 //! began after the commit, so it covers it, and every writer waiting meanwhile shares the same
 //! fsync. A thread rather than a task: with flush-each a flush is nearly always under way, and

@@ -308,6 +308,18 @@ impl EmbeddedStore {
         }
     }
 
+    /// Before claimed jobs are sent, so that no crash of otpd alone takes back a code it sent:
+    /// with flush-each, waits until their commits are on disk; with periodic, hands them to
+    /// the operating system (a commit waits in fjall's journal buffer until the next flush,
+    /// see `kv::Db::write`), one write for every job claimed since the last.
+    pub async fn ready_to_send(&self) -> Result<(), StoreError> {
+        self.sync.check()?;
+        match self.durability {
+            Durability::FlushEach => self.flusher.wait_durable().await,
+            Durability::Periodic => self.db.write_out(),
+        }
+    }
+
     /// Readiness: the store accepts a write, and no flush has failed.
     pub fn probe(&self) -> Result<(), StoreError> {
         self.sync.check()?;
