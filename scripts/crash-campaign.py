@@ -650,15 +650,21 @@ def check_sent_survived(s: Session, client: Client) -> str | None:
     return None
 
 
-def check_after_restart_periodic(server: Server, gw: Gateway,
-                                 rnd: Round) -> tuple[float, int, str]:
-    """--periodic: what must outlive a SIGKILL there (see the module docs)."""
-    sent = take_delivered_codes(gw, rnd)
-    problems = run_parallel(server.port, sent, check_sent_survived)
+def stop_on_problems(rnd: Round, problems: list[str]) -> None:
+    """Raises a Violation naming the problems found after the kill that ended `rnd` (early
+    deliveries only counted with --warn-early-delivery)."""
+    problems = [p for p in problems if not note_early(p)]
     if problems:
         shown = "\n  ".join(problems[:20])
         raise Violation(f"{len(problems)} problem(s) after the kill that ended round "
                         f"{rnd.number}:\n  {shown}")
+
+
+def check_after_restart_periodic(server: Server, gw: Gateway,
+                                 rnd: Round) -> tuple[float, int, str]:
+    """--periodic: what must outlive a SIGKILL there (see the module docs)."""
+    sent = take_delivered_codes(gw, rnd)
+    stop_on_problems(rnd, run_parallel(server.port, sent, check_sent_survived))
     return 0.0, 2 * len(sent), check_limit(server, gw, rnd)
 
 
@@ -677,11 +683,7 @@ def check_after_restart(server: Server, gw: Gateway, rnd: Round, ledger: Ledger,
     # 2: the rest, each validated now (then it joins the ledger for the next kill).
     fresh = [s for s in rnd.sessions if s.code and s.validate != ACKED]
     problems += run_parallel(server.port, fresh, check_exactly_once)
-    problems = [p for p in problems if not note_early(p)]
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        raise Violation(f"{len(problems)} problem(s) after the kill that ended round "
-                        f"{rnd.number}:\n  {shown}")
+    stop_on_problems(rnd, problems)
     ledger.older += ledger.recent + acked_in_load
     ledger.recent = [s for s in fresh if s.validate == ACKED]
     limit_line = check_limit(server, gw, rnd)
@@ -1286,9 +1288,8 @@ def main() -> int:
     args = p.parse_args()
     if args.full:
         args.rounds = 1000
-    global WARN_EARLY
+    global WARN_EARLY, PERIODIC
     WARN_EARLY = args.warn_early_delivery
-    global PERIODIC
     PERIODIC = args.periodic
     if args.periodic and args.power_loss:
         print("--periodic checks a SIGKILL only: a power cut may take back a sent code there",
